@@ -1,0 +1,363 @@
+//! The transaction manager: one sending key, nonces handed out from the store, every signed
+//! attempt stored before it is broadcast, receipts awaited, stuck transactions re-sent with a
+//! higher fee (same nonce, so at most one of the attempts can ever be mined).
+//!
+//! "Never two fulfilments for one request" rests on the idempotency key: a second submit with
+//! the same key returns the first transaction and sends nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_signer_local::PrivateKeySigner;
+use orakel_store::{EthTxRow, EthTxState, NewAttempt, NewEthTx, Store, now_micros};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Error, Result, Rpc};
+
+/// Settings of the transaction manager.
+#[derive(Debug, Clone)]
+pub struct TxManagerConfig {
+    /// Gas limit when the caller gives none.
+    pub default_gas_limit: u64,
+    /// Tip when the node does not suggest one (wei).
+    pub default_priority_fee: u128,
+    /// Highest fee cap ever offered (wei).
+    pub max_fee_cap: u128,
+    /// Re-send with a higher fee when not mined after this long.
+    pub bump_after: Duration,
+    /// Fee increase per bump, percent (at least 10 for replacement to be accepted).
+    pub bump_percent: u64,
+    /// How often to look for receipts.
+    pub poll_interval: Duration,
+}
+
+impl Default for TxManagerConfig {
+    fn default() -> Self {
+        Self {
+            default_gas_limit: 500_000,
+            default_priority_fee: 1_000_000_000,
+            max_fee_cap: 500_000_000_000,
+            bump_after: Duration::from_secs(30),
+            bump_percent: 20,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A transaction to send.
+#[derive(Debug, Clone)]
+pub struct TxRequest {
+    /// Same key, same transaction.
+    pub idempotency_key: String,
+    /// Recipient.
+    pub to: Address,
+    /// Calldata.
+    pub data: Bytes,
+    /// Gas limit (default from config).
+    pub gas_limit: Option<u64>,
+    /// Run that asked for it.
+    pub run_id: Option<i64>,
+}
+
+/// What a submit did.
+#[derive(Debug, Clone)]
+pub struct TxSubmission {
+    /// Store id of the transaction.
+    pub tx_id: i64,
+    /// Hash of the latest attempt, once one was signed.
+    pub tx_hash: Option<B256>,
+    /// Nonce.
+    pub nonce: u64,
+    /// False when the idempotency key existed already (nothing new was sent).
+    pub created: bool,
+}
+
+struct Inner {
+    rpc: Rpc,
+    store: Store,
+    signer: PrivateKeySigner,
+    address: Address,
+    address_hex: String,
+    cfg: TxManagerConfig,
+    // Nonce assignment and first broadcast happen in nonce order under this lock.
+    send_lock: Mutex<()>,
+    fees: fee_cache::FeeCache,
+}
+
+/// Handle to the transaction manager. Cheap to clone.
+#[derive(Clone)]
+pub struct TxManager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TxManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxManager").field("address", &self.inner.address).finish_non_exhaustive()
+    }
+}
+
+mod fee_cache {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// Last known (base fee, tip) and when they were read; refreshed at most every second.
+    #[derive(Default)]
+    pub struct FeeCache(Mutex<Option<(u128, u128, Instant)>>);
+
+    impl FeeCache {
+        pub fn fresh(&self) -> Option<(u128, u128)> {
+            let guard = self.0.lock().ok()?;
+            guard.and_then(|(b, t, at)| (at.elapsed() < Duration::from_secs(1)).then_some((b, t)))
+        }
+        pub fn set(&self, base: u128, tip: u128) {
+            if let Ok(mut g) = self.0.lock() {
+                *g = Some((base, tip, Instant::now()));
+            }
+        }
+    }
+}
+
+impl TxManager {
+    /// Prepares the key's nonce and spawns the receipt/bump loop, which first re-sends what a
+    /// previous process left unconfirmed.
+    pub async fn start(
+        rpc: Rpc,
+        store: Store,
+        signer: PrivateKeySigner,
+        cfg: TxManagerConfig,
+        cancel: CancellationToken,
+    ) -> Result<Self> {
+        let address = signer.address();
+        let address_hex = format!("{address:#x}");
+        let chain_nonce = rpc.pending_nonce(address).await?;
+        let next = store.sync_nonce(&address_hex, rpc.chain_id(), chain_nonce).await?;
+        tracing::info!(address = %address_hex, chain_nonce, next_nonce = next, "transaction manager ready");
+        let inner = Arc::new(Inner {
+            rpc,
+            store,
+            signer,
+            address,
+            address_hex,
+            cfg,
+            send_lock: Mutex::new(()),
+            fees: fee_cache::FeeCache::default(),
+        });
+        let tm = Self { inner };
+        let looper = tm.clone();
+        tokio::spawn(async move { looper.confirm_loop(cancel).await });
+        Ok(tm)
+    }
+
+    /// The sending address.
+    pub fn address(&self) -> Address {
+        self.inner.address
+    }
+
+    /// Creates (once per idempotency key), signs, stores and broadcasts a transaction.
+    /// A broadcast that fails for a passing reason is retried by the background loop; the
+    /// transaction is recorded either way.
+    pub async fn submit(&self, req: TxRequest) -> Result<TxSubmission> {
+        let inner = &self.inner;
+        if let Some(existing) = inner.store.eth_tx_by_key(&req.idempotency_key).await? {
+            return self.describe_existing(existing).await;
+        }
+        let _guard = inner.send_lock.lock().await;
+        let (row, created) = inner
+            .store
+            .create_eth_tx(&NewEthTx {
+                idempotency_key: req.idempotency_key.clone(),
+                chain_id: inner.rpc.chain_id(),
+                from_address: inner.address_hex.clone(),
+                to_address: format!("{:#x}", req.to),
+                data: req.data.to_vec(),
+                gas_limit: req.gas_limit.unwrap_or(inner.cfg.default_gas_limit),
+                run_id: req.run_id,
+            })
+            .await?;
+        if !created {
+            return self.describe_existing(row).await;
+        }
+        let (max_fee, tip) = self.current_fees().await;
+        let hash = self.sign_store_send(&row, max_fee, tip).await?;
+        Ok(TxSubmission { tx_id: row.id, tx_hash: Some(hash), nonce: row.nonce, created: true })
+    }
+
+    async fn describe_existing(&self, row: EthTxRow) -> Result<TxSubmission> {
+        let attempts = self.inner.store.attempts(row.id).await?;
+        let hash = attempts.last().and_then(|a| a.tx_hash.parse().ok());
+        Ok(TxSubmission { tx_id: row.id, tx_hash: hash, nonce: row.nonce, created: false })
+    }
+
+    async fn current_fees(&self) -> (u128, u128) {
+        let inner = &self.inner;
+        let (base, tip) = match inner.fees.fresh() {
+            Some(f) => f,
+            None => {
+                let base = inner.rpc.latest_base_fee().await.unwrap_or(1_000_000_000);
+                let tip = inner.rpc.max_priority_fee().await.unwrap_or(inner.cfg.default_priority_fee);
+                inner.fees.set(base, tip);
+                (base, tip)
+            }
+        };
+        let max_fee = base.saturating_mul(2).saturating_add(tip).min(inner.cfg.max_fee_cap);
+        (max_fee, tip.min(max_fee))
+    }
+
+    /// Signs an attempt at the given fees, stores it, broadcasts it. Returns its hash.
+    async fn sign_store_send(&self, row: &EthTxRow, max_fee: u128, tip: u128) -> Result<B256> {
+        let inner = &self.inner;
+        let to: Address = row
+            .to_address
+            .parse()
+            .map_err(|e| Error::Rejected { key: row.idempotency_key.clone(), reason: format!("bad recipient: {e}") })?;
+        let mut tx = TxEip1559 {
+            chain_id: row.chain_id,
+            nonce: row.nonce,
+            gas_limit: row.gas_limit,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: tip,
+            to: TxKind::Call(to),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: Bytes::from(row.data.clone()),
+        };
+        let signature = inner.signer.sign_transaction_sync(&mut tx).map_err(|e| Error::Signing(e.to_string()))?;
+        let signed = tx.into_signed(signature);
+        let hash = *signed.hash();
+        let raw = TxEnvelope::from(signed).encoded_2718();
+        inner
+            .store
+            .insert_attempt(
+                row.id,
+                &NewAttempt {
+                    tx_hash: format!("{hash:#x}"),
+                    max_fee_per_gas: max_fee.to_string(),
+                    max_priority_fee_per_gas: tip.to_string(),
+                    raw: raw.clone(),
+                },
+            )
+            .await?;
+        self.broadcast(row, &raw).await;
+        Ok(hash)
+    }
+
+    /// Sends signed bytes; records the outcome. Passing failures are left to the loop.
+    async fn broadcast(&self, row: &EthTxRow, raw: &[u8]) {
+        let inner = &self.inner;
+        match inner.rpc.send_raw(raw).await {
+            Ok(_) => {
+                if let Err(e) = inner.store.mark_broadcast(row.id).await {
+                    tracing::error!(tx = row.id, error = %e, "cannot record broadcast");
+                }
+                metrics::counter!("orakel_txm_broadcasts_total").increment(1);
+            }
+            Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
+                let _ = inner.store.mark_broadcast(row.id).await;
+            }
+            Err(e) => {
+                tracing::warn!(tx = row.id, nonce = row.nonce, error = %e, "broadcast failed; will retry");
+                metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
+                let _ = inner.store.note_tx_error(row.id, &e.to_string()).await;
+            }
+        }
+    }
+
+    async fn confirm_loop(self, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.check_open().await {
+                tracing::warn!(error = %e, "checking open transactions failed");
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(self.inner.cfg.poll_interval) => {}
+            }
+        }
+    }
+
+    /// One pass over unconfirmed transactions: record receipts, re-send unbroadcast ones, bump
+    /// stuck ones.
+    pub async fn check_open(&self) -> Result<()> {
+        let inner = &self.inner;
+        let open = inner.store.open_eth_txs().await?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let mined_nonce = inner.rpc.mined_nonce(inner.address).await?;
+        for row in open {
+            if row.from_address != inner.address_hex || row.chain_id != inner.rpc.chain_id() {
+                continue;
+            }
+            let attempts = inner.store.attempts(row.id).await?;
+            if row.nonce < mined_nonce {
+                let mut found = false;
+                for attempt in attempts.iter().rev() {
+                    let Ok(hash) = attempt.tx_hash.parse::<B256>() else { continue };
+                    if let Some(receipt) = inner.rpc.receipt(hash).await? {
+                        let block = receipt.block_number.unwrap_or(0);
+                        inner.store.mark_mined(row.id, &attempt.tx_hash, block, receipt.gas_used, receipt.status()).await?;
+                        metrics::counter!("orakel_txm_mined_total", "status" => if receipt.status() { "ok" } else { "reverted" })
+                            .increment(1);
+                        if !receipt.status() {
+                            tracing::warn!(tx = row.id, hash = %attempt.tx_hash, "transaction reverted");
+                        }
+                        found = true;
+                        break;
+                    }
+                }
+                if !found {
+                    let why = "nonce was used by a transaction this node did not send";
+                    tracing::error!(tx = row.id, nonce = row.nonce, why);
+                    inner.store.mark_fatal(row.id, why).await?;
+                }
+                continue;
+            }
+            match attempts.last() {
+                None => {
+                    let (max_fee, tip) = self.current_fees().await;
+                    self.sign_store_send(&row, max_fee, tip).await?;
+                }
+                Some(last) if row.state == EthTxState::Unbroadcast => self.broadcast(&row, &last.raw).await,
+                Some(last) => {
+                    let age = Duration::from_micros(u64::try_from(now_micros() - last.created_at).unwrap_or(0));
+                    if age >= inner.cfg.bump_after {
+                        self.bump(&row, last).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn bump(&self, row: &EthTxRow, last: &orakel_store::AttemptRow) -> Result<()> {
+        let pct = u128::from(self.inner.cfg.bump_percent.max(10));
+        let old_fee: u128 = last.max_fee_per_gas.parse().unwrap_or(0);
+        let old_tip: u128 = last.max_priority_fee_per_gas.parse().unwrap_or(0);
+        let (market_fee, market_tip) = self.current_fees().await;
+        let cap = self.inner.cfg.max_fee_cap;
+        let fee = (old_fee.saturating_mul(100 + pct) / 100 + 1).max(market_fee).min(cap);
+        let tip = (old_tip.saturating_mul(100 + pct) / 100 + 1).max(market_tip).min(fee);
+        if fee <= old_fee {
+            tracing::warn!(tx = row.id, fee, "transaction stuck at the fee cap; not bumping further");
+            return Ok(());
+        }
+        tracing::info!(tx = row.id, nonce = row.nonce, old_fee, fee, "bumping stuck transaction");
+        metrics::counter!("orakel_txm_bumps_total").increment(1);
+        self.sign_store_send(row, fee, tip).await?;
+        Ok(())
+    }
+}
+
+fn is_already_known(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("already known") || m.contains("known transaction") || m.contains("already imported")
+}
+
+/// Time since a stored micro timestamp, for logs.
+pub fn since_micros(at: i64) -> Duration {
+    Duration::from_micros(u64::try_from(now_micros() - at).unwrap_or(0))
+}

@@ -1,0 +1,1 @@
+//! chain integration tests

@@ -1,0 +1,200 @@
+//! The end-to-end load driver behind `make bench`: one node, a steady stream of price requests
+//! sent as pre-signed raw transactions at a fixed rate, fulfilments counted on chain, the
+//! node's own latency histogram read from its `/metrics`, its memory read from `/proc`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Bytes, I256, TxKind, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::SolCall;
+use alloy_signer_local::PrivateKeySigner;
+use orakel_contracts::PriceConsumer;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::process::rss_mib;
+use crate::{Devnet, Error, Result};
+
+/// anvil's second default account: the load generator's key (development only).
+pub const ANVIL_SECOND_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/// Load settings.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Requests per second offered.
+    pub rate: u32,
+    /// How long to offer them.
+    pub duration: Duration,
+    /// Seconds at the start not counted in the sustained rate.
+    pub warmup: Duration,
+}
+
+/// Measured figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Requests offered per second.
+    pub offered_per_s: f64,
+    /// Requests sent.
+    pub sent: usize,
+    /// Fulfilments mined per second between warm-up and the end of the window.
+    pub fulfilments_per_s: f64,
+    /// Fulfilments mined by the end of the drain.
+    pub fulfilled_total: usize,
+    /// Node-side latency, log received → fulfilment broadcast, p50 (ms).
+    pub latency_p50_ms: f64,
+    /// Same, p99 (ms).
+    pub latency_p99_ms: f64,
+    /// Node RSS before load (MiB).
+    pub rss_idle_mb: f64,
+    /// Highest node RSS under load (MiB).
+    pub rss_loaded_mb: f64,
+    /// Window length (s).
+    pub duration_s: f64,
+}
+
+fn chain_err(e: impl std::fmt::Display) -> Error {
+    Error::Chain(e.to_string())
+}
+
+/// Reads a quantile of a Prometheus summary from exposition text.
+pub fn summary_quantile(text: &str, metric: &str, quantile: &str) -> Option<f64> {
+    let prefix = format!("{metric}{{quantile=\"{quantile}\"}}");
+    text.lines().find_map(|l| l.strip_prefix(&prefix).and_then(|rest| rest.trim().parse().ok()))
+}
+
+/// Runs the load against node 0 of `devnet`.
+pub async fn run(devnet: &Devnet, opts: &BenchOptions, mut say: impl FnMut(&str)) -> Result<BenchReport> {
+    let node = devnet.nodes.first().ok_or_else(|| Error::Setup("bench needs one node".into()))?;
+    let pid = node.process.pid().ok_or_else(|| Error::Setup("node not running".into()))?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = rss_mib(pid).unwrap_or(0.0);
+    say(&format!("idle node RSS {rss_idle:.1} MiB"));
+
+    let signer: PrivateKeySigner = ANVIL_SECOND_KEY.parse().map_err(|e| Error::Setup(format!("load key: {e}")))?;
+    let from = signer.address();
+    let chain_id = devnet.provider.get_chain_id().await.map_err(chain_err)?;
+    let mut nonce = devnet.provider.get_transaction_count(from).pending().await.map_err(chain_err)?;
+    let total = (f64::from(opts.rate) * opts.duration.as_secs_f64()).round() as usize;
+    let pairs = ["ETH-USD", "BTC-USD", "LINK-USD"];
+    let mut raws = Vec::with_capacity(total);
+    for i in 0..total {
+        let call = PriceConsumer::requestPriceCall {
+            specId: node.spec_id,
+            pair: pairs[i % pairs.len()].to_string(),
+            times: I256::try_from(crate::demo::TIMES).unwrap_or_default(),
+            payment: U256::from(100_000_000_000_000_000u64),
+        };
+        let mut tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit: 400_000,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(node.consumer),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: Bytes::from(call.abi_encode()),
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).map_err(|e| Error::Setup(e.to_string()))?;
+        raws.push(Bytes::from(TxEnvelope::from(tx.into_signed(sig)).encoded_2718()));
+        nonce += 1;
+    }
+    say(&format!("offering {} requests/s for {:?} ({total} pre-signed requests)", opts.rate, opts.duration));
+
+    let start_block = devnet.block_number().await?;
+    let provider = devnet.provider.clone();
+    let gate = Arc::new(Semaphore::new(64));
+    let t0 = Instant::now();
+    let sender = {
+        let provider = provider.clone();
+        let rate = f64::from(opts.rate);
+        tokio::spawn(async move {
+            for (i, raw) in raws.into_iter().enumerate() {
+                let due = t0 + Duration::from_secs_f64(i as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                let Ok(permit) = gate.clone().acquire_owned().await else { break };
+                let provider = provider.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let _ = provider.raw_request::<_, serde_json::Value>("eth_sendRawTransaction".into(), (raw,)).await;
+                });
+            }
+        })
+    };
+
+    let mut rss_loaded = rss_idle;
+    let mut fulfilled_at_warmup = None;
+    let mut fulfilled_at_end = None;
+    let mut scanned = start_block;
+    let mut fulfilled = 0usize;
+    let drain_limit = opts.duration + Duration::from_secs(30);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if let Some(rss) = rss_mib(pid) {
+            rss_loaded = rss_loaded.max(rss);
+        }
+        let head = devnet.block_number().await?;
+        if head >= scanned {
+            fulfilled += devnet.fulfilments(scanned, Some(head)).await?.len();
+            scanned = head + 1;
+        }
+        let elapsed = t0.elapsed();
+        if fulfilled_at_warmup.is_none() && elapsed >= opts.warmup {
+            fulfilled_at_warmup = Some((fulfilled, elapsed));
+        }
+        if fulfilled_at_end.is_none() && elapsed >= opts.duration {
+            fulfilled_at_end = Some((fulfilled, elapsed));
+            say(&format!("window over: {fulfilled} fulfilled so far; draining"));
+        }
+        if fulfilled_at_end.is_some() && (fulfilled >= total || elapsed >= drain_limit) {
+            break;
+        }
+    }
+    let _ = sender.await;
+    let (w_count, w_at) = fulfilled_at_warmup.unwrap_or((0, Duration::ZERO));
+    let (e_count, e_at) = fulfilled_at_end.unwrap_or((fulfilled, t0.elapsed()));
+    let window = (e_at - w_at).as_secs_f64().max(0.001);
+    let rate = (e_count.saturating_sub(w_count)) as f64 / window;
+
+    let metrics_url = format!("{}/metrics", node.process.api_url);
+    let text = reqwest::Client::new()
+        .get(&metrics_url)
+        .bearer_auth(devnet.api_token(node))
+        .send()
+        .await
+        .map_err(|e| Error::Api { url: metrics_url.clone(), message: e.to_string() })?
+        .text()
+        .await
+        .map_err(|e| Error::Api { url: metrics_url.clone(), message: e.to_string() })?;
+    let metric = "orakel_request_to_broadcast_seconds";
+    let p50 = summary_quantile(&text, metric, "0.5").unwrap_or(f64::NAN) * 1000.0;
+    let p99 = summary_quantile(&text, metric, "0.99").unwrap_or(f64::NAN) * 1000.0;
+    Ok(BenchReport {
+        offered_per_s: f64::from(opts.rate),
+        sent: total,
+        fulfilments_per_s: rate,
+        fulfilled_total: fulfilled,
+        latency_p50_ms: p50,
+        latency_p99_ms: p99,
+        rss_idle_mb: rss_idle,
+        rss_loaded_mb: rss_loaded,
+        duration_s: opts.duration.as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_summary_quantiles() {
+        let text = "# TYPE x summary\nx{quantile=\"0.5\"} 0.0021\nx{quantile=\"0.99\"} 0.0105\nx_sum 1\n";
+        assert_eq!(summary_quantile(text, "x", "0.5"), Some(0.0021));
+        assert_eq!(summary_quantile(text, "x", "0.99"), Some(0.0105));
+        assert_eq!(summary_quantile(text, "x", "0.9"), None);
+    }
+}

@@ -1,0 +1,394 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::sol_types::SolEvent;
+use alloy_signer_local::PrivateKeySigner;
+use orakel_contracts::{PriceConsumer, deploy};
+use orakel_sim::{SimConfig, SimHandle, SimServer};
+use uuid::Uuid;
+
+use crate::process::{Anvil, NodeProcess, free_port};
+use crate::{Error, Result};
+
+/// Private key of anvil's first default account (a well-known development key; it holds
+/// test ether on every fresh anvil and must never be used on a real chain).
+pub const ANVIL_DEFAULT_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// How to set up a devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetConfig {
+    /// Working directory (node roots, logs). Wiped at start unless `keep` is set.
+    pub root: PathBuf,
+    /// The orakel binary that runs the nodes.
+    pub exe: PathBuf,
+    /// Use this chain instead of starting anvil.
+    pub rpc_url: Option<String>,
+    /// Chain id (anvil is started with it).
+    pub chain_id: u64,
+    /// Deployer key (hex); default: anvil's first account.
+    pub deployer_key: Option<String>,
+    /// Number of nodes.
+    pub nodes: usize,
+    /// Source simulator settings.
+    pub sim: SimConfig,
+    /// Sources each job asks.
+    pub sources_per_job: usize,
+    /// Failed sources a job tolerates.
+    pub allowed_faults: usize,
+    /// Timeout of each source fetch.
+    pub http_timeout: String,
+    /// Node log/receipt poll interval.
+    pub poll_interval: Duration,
+    /// LINK given to each consumer.
+    pub consumer_funding: U256,
+    /// Keep `root` instead of wiping it.
+    pub keep: bool,
+    /// Use the classic single-URL job (one source) instead of the median job.
+    pub single_source_job: bool,
+}
+
+impl DevnetConfig {
+    /// Defaults for `nodes` nodes with working directory `root` and binary `exe`.
+    pub fn new(root: PathBuf, exe: PathBuf, nodes: usize) -> Self {
+        Self {
+            root,
+            exe,
+            rpc_url: None,
+            chain_id: 31337,
+            deployer_key: None,
+            nodes,
+            sim: SimConfig::default(),
+            sources_per_job: 5,
+            allowed_faults: 2,
+            http_timeout: "2s".into(),
+            poll_interval: Duration::from_millis(100),
+            consumer_funding: deploy::ONE_LINK * U256::from(100_000u64),
+            keep: false,
+            single_source_job: false,
+        }
+    }
+}
+
+/// One node of the devnet with its own contracts and job.
+#[derive(Debug)]
+pub struct DevnetNode {
+    /// 0-based index.
+    pub index: usize,
+    /// The process.
+    pub process: NodeProcess,
+    /// Its Oracle contract.
+    pub oracle: Address,
+    /// The example consumer that asks it.
+    pub consumer: Address,
+    /// Its job's external id.
+    pub job_id: Uuid,
+    /// The `specId` requests carry (32 ASCII hex bytes of the job id).
+    pub spec_id: B256,
+    /// The job spec text it runs.
+    pub job_spec: String,
+}
+
+/// A request sent by a consumer.
+#[derive(Debug, Clone)]
+pub struct SentRequest {
+    /// The oracle request id.
+    pub request_id: B256,
+    /// Block it was mined in.
+    pub block: u64,
+    /// Transaction.
+    pub tx_hash: B256,
+}
+
+/// A `PriceFulfilled` seen on chain.
+#[derive(Debug, Clone)]
+pub struct Fulfilment {
+    /// Consumer that stored it.
+    pub consumer: Address,
+    /// Request id.
+    pub request_id: B256,
+    /// Stored value.
+    pub value: U256,
+    /// Block.
+    pub block: u64,
+}
+
+/// A running devnet.
+pub struct Devnet {
+    /// Settings it was started with.
+    pub cfg: DevnetConfig,
+    anvil: Option<Anvil>,
+    /// Chain RPC URL.
+    pub rpc_url: String,
+    /// Provider signing as the deployer.
+    pub provider: DynProvider,
+    /// Deployer address (owns LINK supply and the oracles).
+    pub deployer: Address,
+    /// LINK token.
+    pub link: Address,
+    /// Nodes.
+    pub nodes: Vec<DevnetNode>,
+    /// Source simulator.
+    pub sim: SimHandle,
+}
+
+impl std::fmt::Debug for Devnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devnet").field("rpc_url", &self.rpc_url).field("nodes", &self.nodes.len()).finish()
+    }
+}
+
+fn chain_err(e: impl std::fmt::Display) -> Error {
+    Error::Chain(e.to_string())
+}
+
+/// The `specId` form our consumers send: the job id's 32 hex digits as ASCII.
+pub fn spec_id_of(job_id: &Uuid) -> B256 {
+    let hex = job_id.simple().to_string();
+    let mut out = [0u8; 32];
+    for (o, b) in out.iter_mut().zip(hex.as_bytes()) {
+        *o = *b;
+    }
+    B256::from(out)
+}
+
+impl Devnet {
+    /// Starts the chain (unless an RPC URL is given), deploys LINK, starts the simulator, and
+    /// for each node: creates its root and key, funds it, deploys its Oracle and consumer,
+    /// starts the process and registers its job.
+    pub async fn start(cfg: DevnetConfig, mut progress: impl FnMut(&str)) -> Result<Self> {
+        if !cfg.keep && cfg.root.exists() {
+            std::fs::remove_dir_all(&cfg.root)
+                .map_err(|e| Error::Io { what: format!("clearing {}", cfg.root.display()), source: e })?;
+        }
+        std::fs::create_dir_all(&cfg.root)
+            .map_err(|e| Error::Io { what: format!("creating {}", cfg.root.display()), source: e })?;
+
+        let (anvil, rpc_url) = match &cfg.rpc_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                let bin = orakel_contracts::anvil::locate().ok_or_else(|| {
+                    Error::Setup("anvil not found: run `make setup` (or set ORAKEL_ANVIL, or pass --rpc-url)".into())
+                })?;
+                let anvil = Anvil::start(&bin, cfg.chain_id, &cfg.root.join("anvil.log")).await?;
+                progress(&format!("chain     anvil at {} (chain id {})", anvil.url, cfg.chain_id));
+                let url = anvil.url.clone();
+                (Some(anvil), url)
+            }
+        };
+
+        let key = cfg.deployer_key.clone().unwrap_or_else(|| ANVIL_DEFAULT_KEY.to_string());
+        let signer: PrivateKeySigner = key.parse().map_err(|e| Error::Setup(format!("deployer key: {e}")))?;
+        let deployer = signer.address();
+        let url: reqwest::Url = rpc_url.parse().map_err(|e| Error::Setup(format!("rpc url: {e}")))?;
+        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
+
+        let link = deploy::deploy_link_token(&provider, deployer, deployer).await?;
+        progress(&format!("contracts LINK token {link:#x}"));
+
+        let sim = SimServer::start(cfg.sim.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(|e| Error::Setup(format!("source simulator: {e}")))?;
+        progress(&format!(
+            "sources   simulator at {} ({} pairs × {} sources, tick {:?})",
+            sim.base_url(),
+            cfg.sim.pairs.len(),
+            cfg.sim.sources_per_pair,
+            cfg.sim.tick
+        ));
+
+        let mut devnet = Self { cfg, anvil, rpc_url, provider, deployer, link, nodes: Vec::new(), sim };
+        for index in 0..devnet.cfg.nodes {
+            let node = devnet.add_node(index).await?;
+            progress(&format!(
+                "node-{index}    {:#x}  oracle {:#x}  consumer {:#x}  api {}",
+                node.process.address, node.oracle, node.consumer, node.process.api_url
+            ));
+            devnet.nodes.push(node);
+        }
+        Ok(devnet)
+    }
+
+    async fn add_node(&self, index: usize) -> Result<DevnetNode> {
+        let cfg = &self.cfg;
+        let root = cfg.root.join(format!("node-{index}"));
+        let password: [u8; 16] = rand_bytes();
+        let password = hex::encode(password);
+        let password_file = root.join("password");
+        let api_addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let init = orakel_node::init::init(
+            &orakel_node::init::InitOptions {
+                root: root.clone(),
+                rpc_urls: vec![self.rpc_url.clone()],
+                chain_id: cfg.chain_id,
+                api_listen: api_addr,
+                allow_private_http: true,
+                poll_interval: cfg.poll_interval,
+                import_key: None,
+                api_token: true,
+            },
+            &password,
+        )?;
+        orakel_node::init::write_private(&password_file, &password)?;
+
+        // Gas money for the node, its own Oracle that only it may fulfil, and a funded consumer.
+        let fund = TransactionRequest::default()
+            .with_from(self.deployer)
+            .with_to(init.address)
+            .with_value(U256::from(10u64) * U256::from(10u64).pow(U256::from(18u64)));
+        let receipt = self
+            .provider
+            .send_transaction(fund)
+            .await
+            .map_err(chain_err)?
+            .get_receipt()
+            .await
+            .map_err(chain_err)?;
+        if !receipt.status() {
+            return Err(Error::Chain(format!("funding node-{index} reverted")));
+        }
+        let oracle = deploy::deploy_oracle(&self.provider, self.deployer, self.link, self.deployer).await?;
+        deploy::set_authorized_senders(&self.provider, self.deployer, oracle, &[init.address]).await?;
+        let consumer = deploy::deploy_price_consumer(&self.provider, self.deployer, self.link, oracle).await?;
+        deploy::transfer_link(&self.provider, self.deployer, self.link, consumer, cfg.consumer_funding).await?;
+
+        let process = NodeProcess::spawn(&cfg.exe, &root, &password_file, api_addr, init.address).await?;
+        let job_id = Uuid::new_v4();
+        let job_spec = if cfg.single_source_job {
+            crate::spec::url_job(&format!("devnet-url-{index}"), job_id, oracle, false)
+        } else {
+            crate::spec::median_price_job(
+                &format!("devnet-median-price-{index}"),
+                job_id,
+                oracle,
+                &self.sim.base_url(),
+                cfg.sources_per_job,
+                cfg.allowed_faults,
+                &cfg.http_timeout,
+            )
+        };
+        std::fs::write(root.join("job.toml"), &job_spec)
+            .map_err(|e| Error::Io { what: "writing job.toml".into(), source: e })?;
+        let node = DevnetNode { index, process, oracle, consumer, job_id, spec_id: spec_id_of(&job_id), job_spec };
+        self.create_job(&node, &node.job_spec).await?;
+        Ok(node)
+    }
+
+    /// The API token of a node.
+    pub fn api_token(&self, node: &DevnetNode) -> String {
+        std::fs::read_to_string(node.process.root.join("api-token")).unwrap_or_default().trim().to_string()
+    }
+
+    /// Calls a node's API; returns status and JSON body.
+    pub async fn api(
+        &self,
+        node: &DevnetNode,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, serde_json::Value)> {
+        let url = format!("{}{path}", node.process.api_url);
+        let mut req = reqwest::Client::new().request(method, &url).bearer_auth(self.api_token(node));
+        if let Some(body) = body {
+            req = req.header("content-type", "application/toml").body(body);
+        }
+        let resp = req.send().await.map_err(|e| Error::Api { url: url.clone(), message: e.to_string() })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| Error::Api { url: url.clone(), message: e.to_string() })?;
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Ok((status, json))
+    }
+
+    /// Registers a job spec on a node; fails with the node's error message if rejected.
+    pub async fn create_job(&self, node: &DevnetNode, spec: &str) -> Result<serde_json::Value> {
+        let (status, body) = self.api(node, reqwest::Method::POST, "/v2/jobs", Some(spec.to_string())).await?;
+        if status != 201 {
+            return Err(Error::Api { url: format!("{}/v2/jobs", node.process.api_url), message: body.to_string() });
+        }
+        Ok(body)
+    }
+
+    /// Asks node `index`'s consumer for `pair`, scaled by `times`, paying `payment` juels.
+    pub async fn request_price(&self, index: usize, pair: &str, times: i64, payment: U256) -> Result<SentRequest> {
+        let node = self.nodes.get(index).ok_or_else(|| Error::Setup(format!("no node {index}")))?;
+        let consumer = PriceConsumer::new(node.consumer, &self.provider);
+        let receipt = consumer
+            .requestPrice(node.spec_id, pair.to_string(), alloy::primitives::I256::try_from(times).unwrap_or_default(), payment)
+            .from(self.deployer)
+            .send()
+            .await
+            .map_err(chain_err)?
+            .get_receipt()
+            .await
+            .map_err(chain_err)?;
+        if !receipt.status() {
+            return Err(Error::Chain("requestPrice reverted".into()));
+        }
+        let request_id = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| PriceConsumer::PriceRequested::decode_log_data(l.data()).ok().map(|e| e.requestId))
+            .ok_or_else(|| Error::Chain("no PriceRequested event in receipt".into()))?;
+        Ok(SentRequest { request_id, block: receipt.block_number.unwrap_or(0), tx_hash: receipt.transaction_hash })
+    }
+
+    /// `PriceFulfilled` events of every devnet consumer in `from..=to` (latest when `None`).
+    pub async fn fulfilments(&self, from: u64, to: Option<u64>) -> Result<Vec<Fulfilment>> {
+        let consumers: Vec<Address> = self.nodes.iter().map(|n| n.consumer).collect();
+        let mut filter = Filter::new().address(consumers).event_signature(PriceConsumer::PriceFulfilled::SIGNATURE_HASH).from_block(from);
+        if let Some(to) = to {
+            filter = filter.to_block(to);
+        }
+        let logs = self.provider.get_logs(&filter).await.map_err(chain_err)?;
+        Ok(logs
+            .iter()
+            .filter_map(|l| {
+                let ev = PriceConsumer::PriceFulfilled::decode_log_data(l.data()).ok()?;
+                Some(Fulfilment { consumer: l.address(), request_id: ev.requestId, value: ev.value, block: l.block_number.unwrap_or(0) })
+            })
+            .collect())
+    }
+
+    /// Current block number.
+    pub async fn block_number(&self) -> Result<u64> {
+        self.provider.get_block_number().await.map_err(chain_err)
+    }
+
+    /// Moves anvil's clock forward and mines a block (anvil only).
+    pub async fn advance_time(&self, seconds: u64) -> Result<()> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,))
+            .await
+            .map_err(chain_err)?;
+        self.provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.map_err(chain_err)?;
+        Ok(())
+    }
+
+    /// The working directory.
+    pub fn root(&self) -> &Path {
+        &self.cfg.root
+    }
+
+    /// Stops nodes (politely, then by force), the simulator and the chain.
+    pub async fn shutdown(mut self) {
+        for node in &mut self.nodes {
+            node.process.stop(Duration::from_secs(5)).await;
+        }
+        self.sim.shutdown().await;
+        if let Some(anvil) = self.anvil.take() {
+            anvil.stop().await;
+        }
+    }
+}
+
+fn rand_bytes() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let uuid = Uuid::new_v4();
+    out.copy_from_slice(uuid.as_bytes());
+    out
+}

@@ -1,0 +1,411 @@
+//! The `directrequest` job type: an `OracleRequest` log names a job by its `specId`; after the
+//! job's `minIncomingConfirmations` the job's pipeline runs once for it, and its `ethtx` task
+//! sends the fulfilment. `CancelOracleRequest` cancels a request that has not been served.
+//!
+//! Crash safety: a log is stored (with the listener checkpoint) before anything acts on it;
+//! a run keeps one id for its request across restarts, and the transaction manager keys
+//! transactions by run id and task, so a request resumed after a crash reuses its transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::rpc::types::Log;
+use alloy::sol;
+use alloy::sol_types::SolEvent;
+use async_trait::async_trait;
+use orakel_chain::{LogBatch, LogHandler, Rpc};
+use orakel_pipeline::{RunContext, RunState as PipelineRunState, Runner, Value};
+use orakel_store::{NewRequest, NewTaskRun, RequestRow, RequestState, RunState, Store};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::registry::{JobRegistry, LoadedJob};
+
+sol! {
+    /// The request event of the operator contract (and of our `Oracle`).
+    event OracleRequest(
+        bytes32 indexed specId,
+        address requester,
+        bytes32 requestId,
+        uint256 payment,
+        address callbackAddr,
+        bytes4 callbackFunctionId,
+        uint256 cancelExpiration,
+        uint256 dataVersion,
+        bytes data
+    );
+    /// Emitted when a requester takes an expired request back.
+    event CancelOracleRequest(bytes32 indexed requestId);
+}
+
+/// Most runs executing at once; more wait (their requests are already stored).
+const MAX_CONCURRENT_RUNS: usize = 512;
+
+/// Start instants of runs, shared with the transaction sink for latency measurement and
+/// the cancellation check before sending.
+#[derive(Default)]
+pub struct RunStarts {
+    inner: Mutex<HashMap<i64, (Instant, i64)>>,
+}
+
+impl RunStarts {
+    fn insert(&self, run_id: i64, received: Instant, request_row: i64) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.insert(run_id, (received, request_row));
+        }
+    }
+    fn remove(&self, run_id: i64) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.remove(&run_id);
+        }
+    }
+    /// When the run's request log was received, and the request's row id.
+    pub fn get(&self, run_id: i64) -> Option<(Instant, i64)> {
+        self.inner.lock().ok()?.get(&run_id).copied()
+    }
+}
+
+struct Waiting {
+    block_number: u64,
+    min_confirmations: u64,
+    received: Instant,
+}
+
+/// The direct-request service: log handler, confirmation queue and run starter.
+pub struct DirectRequests {
+    store: Store,
+    rpc: Rpc,
+    registry: Arc<JobRegistry>,
+    runner: Arc<Runner>,
+    starts: Arc<RunStarts>,
+    cancel: CancellationToken,
+    head: AtomicU64,
+    reorg_depth: u64,
+    waiting: Mutex<BTreeMap<i64, Waiting>>,
+    running: Mutex<HashMap<i64, ()>>,
+    permits: Arc<Semaphore>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for DirectRequests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectRequests").finish_non_exhaustive()
+    }
+}
+
+
+impl DirectRequests {
+    /// Creates the service.
+    pub fn new(
+        store: Store,
+        rpc: Rpc,
+        registry: Arc<JobRegistry>,
+        runner: Arc<Runner>,
+        starts: Arc<RunStarts>,
+        reorg_depth: u64,
+        cancel: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            rpc,
+            registry,
+            runner,
+            starts,
+            cancel,
+            head: AtomicU64::new(0),
+            reorg_depth,
+            waiting: Mutex::new(BTreeMap::new()),
+            running: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS)),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Picks up what a previous process left open: running requests restart at once,
+    /// pending ones wait for their confirmations again.
+    pub async fn resume(self: &Arc<Self>) -> crate::Result<usize> {
+        let open = self.store.open_requests().await?;
+        let n = open.len();
+        for row in open {
+            let Some(job) = self.registry.get(row.job_id) else {
+                self.store
+                    .transition_request(row.id, &[RequestState::Pending, RequestState::Running], RequestState::Cancelled, Some("job deleted"))
+                    .await?;
+                continue;
+            };
+            let min_conf = min_confirmations(&job);
+            self.enqueue(row.id, row.block_number, min_conf, Instant::now());
+        }
+        if n > 0 {
+            tracing::info!(requests = n, "resuming open requests");
+        }
+        self.wake.notify_one();
+        Ok(n)
+    }
+
+    fn enqueue(&self, row_id: i64, block_number: u64, min_confirmations: u64, received: Instant) {
+        if let Ok(mut w) = self.waiting.lock() {
+            w.insert(row_id, Waiting { block_number, min_confirmations, received });
+        }
+    }
+
+    /// Runs the confirmation queue until cancelled: whenever the head moves, requests with
+    /// enough confirmations start.
+    pub async fn schedule_loop(self: Arc<Self>) {
+        loop {
+            self.start_confirmed();
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    fn start_confirmed(self: &Arc<Self>) {
+        let head = self.head.load(Ordering::Relaxed);
+        let ready: Vec<(i64, Waiting)> = match self.waiting.lock() {
+            Ok(mut w) => {
+                let ids: Vec<i64> = w
+                    .iter()
+                    .filter(|(_, r)| head >= r.block_number + r.min_confirmations.max(1) - 1)
+                    .map(|(id, _)| *id)
+                    .collect();
+                ids.into_iter().filter_map(|id| w.remove(&id).map(|r| (id, r))).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for (row_id, waiting) in ready {
+            self.spawn_run(row_id, waiting);
+        }
+    }
+
+    fn spawn_run(self: &Arc<Self>, row_id: i64, waiting: Waiting) {
+        if let Ok(mut r) = self.running.lock() {
+            if r.insert(row_id, ()).is_some() {
+                return; // already being served
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = this.permits.clone().acquire_owned().await else { return };
+            if let Err(e) = this.serve(row_id, &waiting).await {
+                tracing::error!(request = row_id, error = %e, "serving request failed; will retry");
+                // Transient failure (database, RPC): try again after the next head.
+                this.enqueue(row_id, waiting.block_number, waiting.min_confirmations, waiting.received);
+            }
+            if let Ok(mut r) = this.running.lock() {
+                r.remove(&row_id);
+            }
+        });
+    }
+
+    async fn serve(&self, row_id: i64, waiting: &Waiting) -> crate::Result<()> {
+        let Some(row) = self.store.request(row_id).await? else { return Ok(()) };
+        if !matches!(row.state, RequestState::Pending | RequestState::Running) {
+            return Ok(());
+        }
+        let Some(job) = self.registry.get(row.job_id) else {
+            self.store
+                .transition_request(row_id, &[RequestState::Pending, RequestState::Running], RequestState::Cancelled, Some("job deleted"))
+                .await?;
+            return Ok(());
+        };
+        // With more than one confirmation required, make sure the log's block is still canonical.
+        if waiting.min_confirmations > 1 && row.state == RequestState::Pending {
+            let canonical = self.rpc.block_hash(row.block_number).await?.map(|h| format!("{h:#x}"));
+            if canonical.as_deref() != Some(row.block_hash.as_str()) {
+                let head = self.head.load(Ordering::Relaxed);
+                if head > row.block_number + self.reorg_depth {
+                    self.store
+                        .transition_request(row_id, &[RequestState::Pending], RequestState::Ignored, Some("request log was reorged out"))
+                        .await?;
+                } else {
+                    // Wait for the listener to re-read the reorged range.
+                    self.enqueue(row_id, row.block_number, waiting.min_confirmations, waiting.received);
+                }
+                return Ok(());
+            }
+        }
+        if !self
+            .store
+            .transition_request(row_id, &[RequestState::Pending, RequestState::Running], RequestState::Running, None)
+            .await?
+        {
+            return Ok(()); // cancelled meanwhile
+        }
+        self.execute(&job, &row, waiting.received).await
+    }
+
+    async fn execute(&self, job: &LoadedJob, row: &RequestRow, received: Instant) -> crate::Result<()> {
+        let run_vars = run_vars(row);
+        let inputs = serde_json::to_value(&run_vars).unwrap_or(serde_json::Value::Null);
+        let run_id = self.store.start_run(job.row.id, Some(row.id), &inputs).await?;
+        self.starts.insert(run_id, received, row.id);
+        let ctx = RunContext {
+            run_id: run_id.to_string(),
+            job_spec_vars: job.spec.job_spec_vars(job.row.id),
+            job_run_vars: run_vars,
+            max_task_duration: job.spec.max_task_duration,
+        };
+        let outcome = self.runner.execute(&job.spec.pipeline, ctx).await;
+        self.starts.remove(run_id);
+        let tasks: Vec<NewTaskRun> = outcome
+            .tasks
+            .iter()
+            .map(|t| NewTaskRun {
+                dot_id: t.dot_id.clone(),
+                task_type: t.task_type.clone(),
+                output: t.output.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                error: t.error.clone(),
+                started_at: t
+                    .started_at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+                    .unwrap_or(0),
+                elapsed_us: i64::try_from(t.elapsed.as_micros()).unwrap_or(i64::MAX),
+            })
+            .collect();
+        let outputs = serde_json::to_value(&outcome.outputs).unwrap_or(serde_json::Value::Null);
+        let (run_state, req_state, reason) = match outcome.state {
+            PipelineRunState::Completed => (RunState::Completed, RequestState::Fulfilled, None),
+            PipelineRunState::Errored => {
+                (RunState::Errored, RequestState::Errored, Some(outcome.errors.join("; ")))
+            }
+        };
+        match run_state {
+            RunState::Completed => {
+                metrics::counter!("orakel_runs_total", "job_type" => "directrequest", "state" => "completed").increment(1)
+            }
+            _ => {
+                tracing::warn!(run = run_id, request = %row.request_id, errors = ?outcome.errors, "run errored");
+                metrics::counter!("orakel_runs_total", "job_type" => "directrequest", "state" => "errored").increment(1)
+            }
+        }
+        self.store
+            .finish_run(run_id, run_state, &outputs, &outcome.errors, &tasks, Some((row.id, req_state, reason.as_deref())))
+            .await?;
+        Ok(())
+    }
+
+    fn decode_request(&self, log: &Log, now_reason: &mut Vec<String>) -> Option<NewRequest> {
+        let spec_id = *log.topics().get(1)?;
+        let oracle = log.address();
+        let job = self.registry.for_request(spec_id, oracle)?;
+        let event = match OracleRequest::decode_log_data(log.data()) {
+            Ok(ev) => ev,
+            Err(e) => {
+                now_reason.push(format!("undecodable OracleRequest in tx {:?}: {e}", log.transaction_hash));
+                return None;
+            }
+        };
+        let dr = job.spec.direct_request.as_ref()?;
+        let ignore_reason = if !dr.requesters.is_empty() && !dr.requesters.contains(&event.requester) {
+            Some(format!("requester {:#x} is not in the job's requesters", event.requester))
+        } else if event.payment < dr.min_contract_payment {
+            Some(format!("payment {} is below minContractPaymentLinkJuels {}", event.payment, dr.min_contract_payment))
+        } else {
+            None
+        };
+        Some(NewRequest {
+            job_id: job.row.id,
+            oracle_address: format!("{oracle:#x}"),
+            request_id: format!("{:#x}", event.requestId),
+            requester: format!("{:#x}", event.requester),
+            payment: event.payment.to_string(),
+            cancel_expiration: i64::try_from(event.cancelExpiration).unwrap_or(i64::MAX),
+            block_number: log.block_number.unwrap_or(0),
+            block_hash: format!("{:#x}", log.block_hash.unwrap_or_default()),
+            tx_hash: format!("{:#x}", log.transaction_hash.unwrap_or_default()),
+            log_index: log.log_index.unwrap_or(0),
+            log_topics: log.topics().iter().map(|t| format!("{t:#x}")).collect(),
+            log_data: log.data().data.to_vec(),
+            ignore_reason,
+        })
+    }
+}
+
+fn min_confirmations(job: &LoadedJob) -> u64 {
+    job.spec.direct_request.as_ref().map(|d| d.min_incoming_confirmations).unwrap_or(1).max(1)
+}
+
+/// The `jobRun.*` variables of a request: the raw log, and `meta.oracleRequest` with the
+/// decoded event fields.
+fn run_vars(row: &RequestRow) -> Value {
+    let topics: Vec<B256> = row.log_topics.iter().filter_map(|t| t.parse().ok()).collect();
+    let address: Address = row.oracle_address.parse().unwrap_or_default();
+    let block_hash: B256 = row.block_hash.parse().unwrap_or_default();
+    let tx_hash: B256 = row.tx_hash.parse().unwrap_or_default();
+    let meta = Value::map([(
+        "oracleRequest",
+        Value::map([
+            ("requestId", Value::String(row.request_id.clone())),
+            ("requester", Value::String(row.requester.clone())),
+            ("payment", Value::String(row.payment.clone())),
+            ("cancelExpiration", Value::from(row.cancel_expiration)),
+        ]),
+    )]);
+    orakel_pipeline::direct_request_run_vars(
+        Bytes::from(row.log_data.clone()),
+        &topics,
+        address,
+        block_hash,
+        row.block_number,
+        tx_hash,
+        meta,
+    )
+}
+
+#[async_trait]
+impl LogHandler for DirectRequests {
+    fn filter(&self) -> (Vec<Address>, Vec<B256>) {
+        (self.registry.oracle_addresses(), vec![OracleRequest::SIGNATURE_HASH, CancelOracleRequest::SIGNATURE_HASH])
+    }
+
+    async fn handle(&self, listener: &str, batch: LogBatch) -> orakel_chain::Result<()> {
+        let received = Instant::now();
+        let mut requests = Vec::new();
+        let mut cancellations = Vec::new();
+        let mut problems = Vec::new();
+        for log in &batch.logs {
+            match log.topic0() {
+                Some(t) if *t == OracleRequest::SIGNATURE_HASH => {
+                    if let Some(req) = self.decode_request(log, &mut problems) {
+                        requests.push(req);
+                    }
+                }
+                Some(t) if *t == CancelOracleRequest::SIGNATURE_HASH => {
+                    if let Some(id) = log.topics().get(1) {
+                        cancellations.push((format!("{:#x}", log.address()), format!("{id:#x}")));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for p in problems {
+            tracing::warn!("{p}");
+        }
+        let fresh = self.store.record_logs(listener, &requests, &cancellations, &batch.checkpoint).await?;
+        metrics::counter!("orakel_oracle_requests_total").increment(fresh.len() as u64);
+        self.head.fetch_max(batch.head, Ordering::Relaxed);
+        for (index, row_id) in fresh {
+            let Some(req) = requests.get(index) else { continue };
+            let min_conf = self.registry.get(req.job_id).map(|j| min_confirmations(&j)).unwrap_or(1);
+            tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
+            self.enqueue(row_id, req.block_number, min_conf, received);
+        }
+        if !cancellations.is_empty() {
+            tracing::info!(count = cancellations.len(), "requests cancelled on chain");
+        }
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    async fn on_head(&self, head: u64) {
+        self.head.fetch_max(head, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}

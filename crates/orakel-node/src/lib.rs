@@ -1,0 +1,244 @@
+//! The orakel node service: loads its config and key, keeps jobs, listens for oracle requests,
+//! runs job pipelines, sends fulfilments through the transaction manager, and serves the REST
+//! API with Prometheus metrics.
+//!
+//! This crate wires the parts together and owns the job types (today: `directrequest`). It
+//! must not talk SQL (that is `orakel-store`), RPC/signing (`orakel-chain`) or parse specs
+//! (`orakel-pipeline`) itself.
+
+pub mod api;
+pub mod config;
+pub mod directrequest;
+pub mod init;
+mod error;
+pub mod registry;
+pub mod sink;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use alloy::primitives::Address;
+use alloy_signer_local::PrivateKeySigner;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use orakel_chain::{ListenerConfig, LogListener, Rpc, TxManager, TxManagerConfig};
+use orakel_pipeline::{JobType, Runner, RunnerConfig};
+use orakel_store::{NewJob, Store};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use config::NodeConfig;
+pub use error::{Error, Result};
+use registry::{JobRegistry, LoadedJob};
+
+/// State shared by the API handlers.
+pub struct NodeShared {
+    /// Database.
+    pub store: Store,
+    /// Chain endpoints.
+    pub rpc: Rpc,
+    /// Loaded jobs.
+    pub registry: Arc<JobRegistry>,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Sending address.
+    pub address: Address,
+    /// Required bearer token, if any.
+    pub api_token: Option<String>,
+    /// Prometheus renderer (only the first node of a process installs the recorder).
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// A running node.
+pub struct NodeHandle {
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+    /// Where the API listens.
+    pub api_addr: SocketAddr,
+    /// The node's sending address.
+    pub address: Address,
+    shared: Arc<NodeShared>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle").field("api_addr", &self.api_addr).field("address", &self.address).finish()
+    }
+}
+
+impl NodeHandle {
+    /// Stops every task and waits for them (in-flight runs finish their current step; their
+    /// requests resume on the next start).
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+        self.shared.store.close().await;
+    }
+
+    /// Waits until the node stops (a task ended, e.g. on cancellation).
+    pub async fn wait(&mut self) {
+        let _ = self.tasks.join_next().await;
+    }
+
+    /// The cancellation token; cancelling it stops the node.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
+fn install_metrics() -> Option<PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Parses, checks and stores a job, and starts serving it.
+pub async fn create_job(shared: &NodeShared, toml_text: &str, origin: &str) -> Result<Arc<LoadedJob>> {
+    let spec = orakel_pipeline::parse_job_spec(toml_text, origin)?;
+    check_supported(&spec, shared.chain_id)?;
+    let row = shared
+        .store
+        .insert_job(&NewJob {
+            external_job_id: spec.external_job_id.hyphenated().to_string(),
+            name: spec.name.clone(),
+            job_type: spec.job_type.as_str().to_string(),
+            spec_toml: toml_text.to_string(),
+        })
+        .await?;
+    tracing::info!(job = row.id, external_job_id = %row.external_job_id, name = ?row.name, "job created");
+    Ok(shared.registry.insert(LoadedJob { row, spec }))
+}
+
+fn check_supported(spec: &orakel_pipeline::JobSpec, chain_id: u64) -> Result<()> {
+    if spec.job_type != JobType::DirectRequest {
+        return Err(Error::Unsupported(format!("job type {} is not served by this node yet", spec.job_type)));
+    }
+    if let Some(c) = spec.evm_chain_id {
+        if c != chain_id {
+            return Err(Error::Unsupported(format!("evmChainID {c} does not match this node's chain {chain_id}")));
+        }
+    }
+    Ok(())
+}
+
+/// Starts a node: database, chain access, transaction manager, jobs, listener, API.
+pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHandle> {
+    let cancel = CancellationToken::new();
+    let metrics = install_metrics();
+    let store = Store::open(&cfg.database_url()).await?;
+    let rpc = Rpc::connect_with_retry(&cfg.chain.rpc_urls, cfg.chain.chain_id, std::time::Duration::from_secs(30)).await?;
+    let address = signer.address();
+    tracing::info!(address = %format!("{address:#x}"), rpc = %rpc.active_endpoint(), chain_id = cfg.chain.chain_id, "node starting");
+
+    let txm = TxManager::start(
+        rpc.clone(),
+        store.clone(),
+        signer,
+        TxManagerConfig {
+            default_gas_limit: cfg.tx.default_gas_limit,
+            default_priority_fee: 1_000_000_000,
+            max_fee_cap: u128::from(cfg.tx.max_fee_gwei).saturating_mul(1_000_000_000),
+            bump_after: cfg.tx.bump_after,
+            bump_percent: cfg.tx.bump_percent,
+            poll_interval: cfg.tx.poll_interval,
+        },
+        cancel.clone(),
+    )
+    .await?;
+
+    let starts = Arc::new(directrequest::RunStarts::default());
+    let sink = Arc::new(sink::ChainTxSink::new(txm, store.clone(), cfg.chain.chain_id, starts.clone()));
+    let runner = Arc::new(Runner::new(
+        RunnerConfig {
+            default_http_timeout: cfg.http.default_timeout,
+            max_task_duration: cfg.http.max_task_duration,
+            allow_private_http: cfg.http.allow_private_targets,
+            max_response_bytes: cfg.http.max_response_bytes,
+            max_request_bytes: 1024 * 1024,
+        },
+        Some(sink),
+    )?);
+
+    let registry = Arc::new(JobRegistry::default());
+    for row in store.list_jobs().await? {
+        match orakel_pipeline::parse_job_spec(&row.spec_toml, &format!("job {}", row.id)) {
+            Ok(spec) => {
+                registry.insert(LoadedJob { row, spec });
+            }
+            Err(e) => tracing::error!(job = row.id, error = %e, "stored job spec no longer parses; not serving it"),
+        }
+    }
+    tracing::info!(jobs = registry.len(), "jobs loaded");
+
+    let api_token = match cfg.token_path() {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| Error::Io { what: format!("reading API token {}", path.display()), source: e })?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+
+    let direct = directrequest::DirectRequests::new(
+        store.clone(),
+        rpc.clone(),
+        registry.clone(),
+        runner,
+        starts,
+        cfg.chain.reorg_depth,
+        cancel.clone(),
+    );
+    direct.resume().await?;
+
+    let shared = Arc::new(NodeShared {
+        store: store.clone(),
+        rpc: rpc.clone(),
+        registry: registry.clone(),
+        chain_id: cfg.chain.chain_id,
+        address,
+        api_token,
+        metrics,
+    });
+
+    let listener = tokio::net::TcpListener::bind(cfg.api.listen)
+        .await
+        .map_err(|e| Error::Io { what: format!("binding API to {}", cfg.api.listen), source: e })?;
+    let api_addr = listener
+        .local_addr()
+        .map_err(|e| Error::Io { what: "reading API address".into(), source: e })?;
+    tracing::info!(%api_addr, "API listening");
+
+    let mut tasks = JoinSet::new();
+    {
+        let cancel = cancel.clone();
+        let app = api::router(shared.clone());
+        tasks.spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "API server stopped");
+            }
+        });
+    }
+    tasks.spawn(direct.clone().schedule_loop());
+    tasks.spawn(LogListener::run(
+        rpc,
+        store,
+        ListenerConfig {
+            name: "oracle-requests".into(),
+            poll_interval: cfg.chain.poll_interval,
+            max_range: 2_000,
+            reorg_depth: cfg.chain.reorg_depth,
+            start_block: cfg.chain.start_block,
+        },
+        direct,
+        cancel.clone(),
+    ));
+    Ok(NodeHandle { cancel, tasks, api_addr, address, shared })
+}

@@ -1,0 +1,66 @@
+//! Connects the pipeline's `ethtx` tasks to the transaction manager.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use orakel_chain::{TxManager, TxRequest};
+use orakel_pipeline::{EthTxRequest, EthTxSink, TxSubmitted};
+use orakel_store::{RequestState, Store};
+
+use crate::directrequest::RunStarts;
+
+/// The node's [`EthTxSink`].
+pub struct ChainTxSink {
+    txm: TxManager,
+    store: Store,
+    chain_id: u64,
+    starts: Arc<RunStarts>,
+}
+
+impl ChainTxSink {
+    /// Creates the sink.
+    pub fn new(txm: TxManager, store: Store, chain_id: u64, starts: Arc<RunStarts>) -> Self {
+        Self { txm, store, chain_id, starts }
+    }
+}
+
+#[async_trait]
+impl EthTxSink for ChainTxSink {
+    async fn submit(&self, tx: EthTxRequest) -> Result<TxSubmitted, String> {
+        if let Some(chain) = tx.evm_chain_id {
+            if chain != self.chain_id {
+                return Err(format!("evmChainID {chain} does not match this node's chain {}", self.chain_id));
+            }
+        }
+        if let Some(from) = tx.from {
+            if from != self.txm.address() {
+                return Err(format!("from {from:#x} is not this node's key {:#x}", self.txm.address()));
+            }
+        }
+        let run_id: Option<i64> = tx.idempotency_key.split('/').next().and_then(|r| r.parse().ok());
+        let start = run_id.and_then(|r| self.starts.get(r));
+        if let Some((_, request_row)) = start {
+            // A request cancelled on chain while its run was fetching data must not be answered.
+            if self.store.request_state(request_row).await.map_err(|e| e.to_string())? == Some(RequestState::Cancelled) {
+                return Err("request was cancelled on chain; not sending".into());
+            }
+        }
+        let sub = self
+            .txm
+            .submit(TxRequest {
+                idempotency_key: tx.idempotency_key,
+                to: tx.to,
+                data: tx.data,
+                gas_limit: tx.gas_limit,
+                run_id,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if sub.created {
+            if let Some((received, _)) = start {
+                metrics::histogram!("orakel_request_to_broadcast_seconds").record(received.elapsed().as_secs_f64());
+            }
+        }
+        Ok(TxSubmitted { tx_hash: sub.tx_hash, tx_id: sub.tx_id })
+    }
+}

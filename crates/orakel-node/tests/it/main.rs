@@ -1,0 +1,1 @@
+//! node integration tests

@@ -1,0 +1,120 @@
+//! Persistence for the orakel node: jobs, oracle requests, job runs with every task's result,
+//! log-listener checkpoints, nonces and transactions with their signed attempts.
+//!
+//! The embedded default is one SQLite file (WAL mode), created and migrated on open. This crate
+//! owns the schema (`migrations/`) and every SQL statement; it must not know about RPC, ABI
+//! encoding or pipelines — callers hand it plain values (hex strings, bytes, JSON).
+//!
+//! Durability rule the node relies on: every method that records something the chain will not
+//! tell us again (a received request, a signed transaction) commits before it returns, so a
+//! process killed right after the call loses nothing.
+
+mod error;
+mod jobs;
+mod requests;
+mod runs;
+mod txs;
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use error::{Error, Result};
+pub use jobs::{JobRow, NewJob};
+pub use requests::{Checkpoint, NewRequest, RequestRow, RequestState};
+pub use runs::{NewTaskRun, RunRow, RunState, TaskRunRow};
+pub use txs::{AttemptRow, EthTxRow, EthTxState, NewAttempt, NewEthTx};
+
+/// Handle to the node's database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `url` and applies pending migrations.
+    ///
+    /// `url` is `sqlite://path/to/file.sqlite` or `sqlite::memory:`.
+    pub async fn open(url: &str) -> Result<Self> {
+        if !url.starts_with("sqlite:") {
+            return Err(Error::UnsupportedUrl(redact_url(url)));
+        }
+        let memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::Open { url: redact_url(url), source: e })?
+            .create_if_missing(true)
+            .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            // WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        // An in-memory database exists per connection, so it must be a single connection.
+        let max = if memory { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Open { url: redact_url(url), source: e })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Opens a fresh private in-memory database (tests, tools).
+    pub async fn in_memory() -> Result<Self> {
+        Self::open("sqlite::memory:").await
+    }
+
+    /// Closes every connection, waiting for in-flight statements.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A trivial query, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Current time as unix microseconds, the unit of every timestamp column.
+pub fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Hides passwords in a database URL before it is logged or shown.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password_only() {
+        assert_eq!(redact_url("postgres://bob:secret@db:5432/x"), "postgres://bob:***@db:5432/x");
+        assert_eq!(redact_url("sqlite:///tmp/a.sqlite"), "sqlite:///tmp/a.sqlite");
+        assert_eq!(redact_url("postgres://bob@db/x"), "postgres://bob@db/x");
+    }
+}

@@ -1,0 +1,279 @@
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::is_unique_violation;
+use crate::{Error, Result, Store, now_micros};
+
+/// Outcome of a job run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Executing, or interrupted by a stop (resumed on start).
+    Running,
+    /// Every terminal task succeeded.
+    Completed,
+    /// At least one terminal task failed.
+    Errored,
+    /// Stopped because its request was cancelled.
+    Cancelled,
+}
+
+impl RunState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Errored => "errored",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str, id: i64) -> Result<Self> {
+        Ok(match s {
+            "running" => Self::Running,
+            "completed" => Self::Completed,
+            "errored" => Self::Errored,
+            "cancelled" => Self::Cancelled,
+            other => return Err(Error::Corrupt { what: "job_runs.state", id, detail: other.to_string() }),
+        })
+    }
+}
+
+/// A task's result to store with its run.
+#[derive(Debug, Clone)]
+pub struct NewTaskRun {
+    /// DOT id of the task.
+    pub dot_id: String,
+    /// Task type.
+    pub task_type: String,
+    /// Output as JSON, when it succeeded.
+    pub output: Option<serde_json::Value>,
+    /// Error text, when it failed.
+    pub error: Option<String>,
+    /// Unix micros.
+    pub started_at: i64,
+    /// Duration in microseconds.
+    pub elapsed_us: i64,
+}
+
+/// A stored task result.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRunRow {
+    /// DOT id.
+    pub dot_id: String,
+    /// Task type.
+    pub task_type: String,
+    /// Output.
+    pub output: Option<serde_json::Value>,
+    /// Error.
+    pub error: Option<String>,
+    /// Unix micros.
+    pub started_at: i64,
+    /// Microseconds.
+    pub elapsed_us: i64,
+}
+
+/// A stored job run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    /// Database id.
+    pub id: i64,
+    /// Job.
+    pub job_id: i64,
+    /// The request it serves, for request-driven jobs.
+    pub request_id: Option<i64>,
+    /// State.
+    pub state: RunState,
+    /// `jobRun` variables it started with.
+    pub inputs: serde_json::Value,
+    /// Final outputs.
+    pub outputs: Option<serde_json::Value>,
+    /// Errors.
+    pub errors: Vec<String>,
+    /// Unix micros.
+    pub created_at: i64,
+    /// Unix micros.
+    pub finished_at: Option<i64>,
+    /// Task results in execution order (filled by [`Store::run`] only).
+    pub tasks: Vec<TaskRunRow>,
+}
+
+const RUN_COLUMNS: &str = "id, job_id, request_id, state, inputs, outputs, errors, created_at, finished_at";
+
+fn json_column(row: &sqlx::sqlite::SqliteRow, col: &'static str, id: i64) -> Result<Option<serde_json::Value>> {
+    let text: Option<String> = row.try_get(col)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Corrupt { what: col, id, detail: e.to_string() }))
+        .transpose()
+}
+
+fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRow> {
+    let id: i64 = row.try_get("id")?;
+    let state: String = row.try_get("state")?;
+    let errors = match json_column(row, "errors", id)? {
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| Error::Corrupt { what: "job_runs.errors", id, detail: e.to_string() })?,
+        None => Vec::new(),
+    };
+    Ok(RunRow {
+        id,
+        job_id: row.try_get("job_id")?,
+        request_id: row.try_get("request_id")?,
+        state: RunState::parse(&state, id)?,
+        inputs: json_column(row, "inputs", id)?.unwrap_or(serde_json::Value::Null),
+        outputs: json_column(row, "outputs", id)?,
+        errors,
+        created_at: row.try_get("created_at")?,
+        finished_at: row.try_get("finished_at")?,
+        tasks: Vec::new(),
+    })
+}
+
+impl Store {
+    /// Starts a run. For a request-driven run this is idempotent: a run that already exists for
+    /// the request is returned (so a run resumed after a crash keeps its id, and with it the
+    /// idempotency keys of its transactions). Returns the run id.
+    pub async fn start_run(&self, job_id: i64, request_id: Option<i64>, inputs: &serde_json::Value) -> Result<i64> {
+        if let Some(req) = request_id {
+            let existing = sqlx::query("SELECT id FROM job_runs WHERE request_id = $1")
+                .bind(req)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = existing {
+                return Ok(row.try_get("id")?);
+            }
+        }
+        let res = sqlx::query(
+            "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) VALUES ($1, $2, 'running', $3, $4)",
+        )
+        .bind(job_id)
+        .bind(request_id)
+        .bind(inputs.to_string())
+        .bind(now_micros())
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(done) => Ok(done.last_insert_rowid()),
+            // Two starters raced for one request: the other one's run wins.
+            Err(e) if is_unique_violation(&e) => {
+                let row = sqlx::query("SELECT id FROM job_runs WHERE request_id = $1")
+                    .bind(request_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("id")?)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records the end of a run with every task's result, and (atomically) the state its
+    /// request moves to, unless the request was cancelled meanwhile.
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        state: RunState,
+        outputs: &serde_json::Value,
+        errors: &[String],
+        tasks: &[NewTaskRun],
+        request: Option<(i64, crate::RequestState, Option<&str>)>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM task_runs WHERE run_id = $1").bind(run_id).execute(&mut *tx).await?;
+        for t in tasks {
+            sqlx::query(
+                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(run_id)
+            .bind(&t.dot_id)
+            .bind(&t.task_type)
+            .bind(t.output.as_ref().map(|v| v.to_string()))
+            .bind(&t.error)
+            .bind(t.started_at)
+            .bind(t.elapsed_us)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let errors_json = serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_string());
+        sqlx::query("UPDATE job_runs SET state = $1, outputs = $2, errors = $3, finished_at = $4 WHERE id = $5")
+            .bind(state.as_str())
+            .bind(outputs.to_string())
+            .bind(errors_json)
+            .bind(now_micros())
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some((req_id, req_state, reason)) = request {
+            sqlx::query(
+                "UPDATE oracle_requests SET state = $1, reason = $2, updated_at = $3 \
+                 WHERE id = $4 AND state IN ('pending', 'running')",
+            )
+            .bind(req_state.as_str())
+            .bind(reason)
+            .bind(now_micros())
+            .bind(req_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Recent runs, newest first, optionally of one job (without task details).
+    pub async fn list_runs(&self, job_id: Option<i64>, limit: u32) -> Result<Vec<RunRow>> {
+        let rows = match job_id {
+            Some(job) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {RUN_COLUMNS} FROM job_runs WHERE job_id = $1 ORDER BY id DESC LIMIT $2"
+                )))
+                .bind(job)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM job_runs ORDER BY id DESC LIMIT $1")))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// One run with its task results.
+    pub async fn run(&self, id: i64) -> Result<Option<RunRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM job_runs WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut run = run_from_row(&row)?;
+        let tasks = sqlx::query(
+            "SELECT dot_id, task_type, output, error, started_at, elapsed_us FROM task_runs WHERE run_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for t in &tasks {
+            run.tasks.push(TaskRunRow {
+                dot_id: t.try_get("dot_id")?,
+                task_type: t.try_get("task_type")?,
+                output: json_column(t, "output", id)?,
+                error: t.try_get("error")?,
+                started_at: t.try_get("started_at")?,
+                elapsed_us: t.try_get("elapsed_us")?,
+            });
+        }
+        Ok(Some(run))
+    }
+
+    /// The run serving a request, if one started.
+    pub async fn run_for_request(&self, request_id: i64) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT id FROM job_runs WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+}

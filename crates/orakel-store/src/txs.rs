@@ -1,0 +1,384 @@
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::is_unique_violation;
+use crate::{Error, Result, Store, now_micros};
+
+/// A transaction to create.
+#[derive(Debug, Clone)]
+pub struct NewEthTx {
+    /// Same key, same transaction: a second create returns the first one.
+    pub idempotency_key: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Sending key.
+    pub from_address: String,
+    /// Recipient.
+    pub to_address: String,
+    /// Calldata.
+    pub data: Vec<u8>,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Job run that asked for it.
+    pub run_id: Option<i64>,
+}
+
+/// Life cycle of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EthTxState {
+    /// Nonce assigned, no attempt broadcast yet.
+    Unbroadcast,
+    /// At least one attempt was sent.
+    Broadcast,
+    /// Mined with status 1.
+    Confirmed,
+    /// Mined with status 0.
+    Reverted,
+    /// Given up (see `error`).
+    Fatal,
+}
+
+impl EthTxState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unbroadcast => "unbroadcast",
+            Self::Broadcast => "broadcast",
+            Self::Confirmed => "confirmed",
+            Self::Reverted => "reverted",
+            Self::Fatal => "fatal",
+        }
+    }
+
+    fn parse(s: &str, id: i64) -> Result<Self> {
+        Ok(match s {
+            "unbroadcast" => Self::Unbroadcast,
+            "broadcast" => Self::Broadcast,
+            "confirmed" => Self::Confirmed,
+            "reverted" => Self::Reverted,
+            "fatal" => Self::Fatal,
+            other => return Err(Error::Corrupt { what: "eth_txs.state", id, detail: other.to_string() }),
+        })
+    }
+}
+
+/// A stored transaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct EthTxRow {
+    /// Database id.
+    pub id: i64,
+    /// Idempotency key.
+    pub idempotency_key: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Sender.
+    pub from_address: String,
+    /// Recipient.
+    pub to_address: String,
+    /// Calldata.
+    #[serde(skip)]
+    pub data: Vec<u8>,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Nonce.
+    pub nonce: u64,
+    /// State.
+    pub state: EthTxState,
+    /// Last error.
+    pub error: Option<String>,
+    /// Run.
+    pub run_id: Option<i64>,
+    /// Unix micros.
+    pub created_at: i64,
+    /// Unix micros of the first broadcast.
+    pub broadcast_at: Option<i64>,
+    /// Hash of the attempt that was mined.
+    pub mined_tx_hash: Option<String>,
+    /// Block it was mined in.
+    pub mined_block: Option<u64>,
+}
+
+/// A signed attempt to store before it is broadcast.
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    /// Hash of the signed transaction.
+    pub tx_hash: String,
+    /// Fee cap (wei, decimal).
+    pub max_fee_per_gas: String,
+    /// Tip (wei, decimal).
+    pub max_priority_fee_per_gas: String,
+    /// Signed RLP/EIP-2718 bytes.
+    pub raw: Vec<u8>,
+}
+
+/// A stored attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRow {
+    /// Hash.
+    pub tx_hash: String,
+    /// Fee cap (wei).
+    pub max_fee_per_gas: String,
+    /// Tip (wei).
+    pub max_priority_fee_per_gas: String,
+    /// Signed bytes.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    /// Unix micros.
+    pub created_at: i64,
+}
+
+const TX_COLUMNS: &str = "id, idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
+     error, run_id, created_at, broadcast_at, mined_tx_hash, mined_block";
+
+fn u64_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<u64> {
+    Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
+}
+
+fn tx_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EthTxRow> {
+    let id: i64 = row.try_get("id")?;
+    let state: String = row.try_get("state")?;
+    Ok(EthTxRow {
+        id,
+        idempotency_key: row.try_get("idempotency_key")?,
+        chain_id: u64_col(row, "chain_id")?,
+        from_address: row.try_get("from_address")?,
+        to_address: row.try_get("to_address")?,
+        data: row.try_get("data")?,
+        gas_limit: u64_col(row, "gas_limit")?,
+        nonce: u64_col(row, "nonce")?,
+        state: EthTxState::parse(&state, id)?,
+        error: row.try_get("error")?,
+        run_id: row.try_get("run_id")?,
+        created_at: row.try_get("created_at")?,
+        broadcast_at: row.try_get("broadcast_at")?,
+        mined_tx_hash: row.try_get("mined_tx_hash")?,
+        mined_block: row.try_get::<Option<i64>, _>("mined_block")?.map(|b| u64::try_from(b).unwrap_or(0)),
+    })
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Raises the stored next nonce of a key to at least `chain_nonce` (the chain's pending
+    /// count), creating the row if needed. Returns the next nonce now stored.
+    pub async fn sync_nonce(&self, address: &str, chain_id: u64, chain_nonce: u64) -> Result<u64> {
+        let row = sqlx::query(
+            "INSERT INTO nonces (address, chain_id, next_nonce) VALUES ($1, $2, $3) \
+             ON CONFLICT (address, chain_id) DO UPDATE SET next_nonce = MAX(next_nonce, excluded.next_nonce) \
+             RETURNING next_nonce",
+        )
+        .bind(address)
+        .bind(to_i64(chain_id))
+        .bind(to_i64(chain_nonce))
+        .fetch_one(&self.pool)
+        .await?;
+        u64_col(&row, "next_nonce")
+    }
+
+    /// The transaction with this idempotency key, if any.
+    pub async fn eth_tx_by_key(&self, key: &str) -> Result<Option<EthTxRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key = $1")))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(tx_from_row).transpose()
+    }
+
+    /// Creates a transaction and assigns it the key's next nonce, atomically. If the idempotency
+    /// key exists already, returns that transaction and `false` — a fulfilment is never created
+    /// twice. The key's nonce row must exist ([`Store::sync_nonce`]).
+    pub async fn create_eth_tx(&self, new: &NewEthTx) -> Result<(EthTxRow, bool)> {
+        if let Some(existing) = self.eth_tx_by_key(&new.idempotency_key).await? {
+            return Ok((existing, false));
+        }
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes SQLite's write lock at once, so concurrent creators queue on the
+        // busy timeout instead of failing a lock upgrade.
+        let nonce_row = sqlx::query(
+            "UPDATE nonces SET next_nonce = next_nonce + 1 WHERE address = $1 AND chain_id = $2 \
+             RETURNING next_nonce - 1 AS nonce",
+        )
+        .bind(&new.from_address)
+        .bind(to_i64(new.chain_id))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(nonce_row) = nonce_row else {
+            return Err(Error::Conflict(format!(
+                "no nonce is tracked for {} on chain {}; sync it first",
+                new.from_address, new.chain_id
+            )));
+        };
+        let nonce: i64 = nonce_row.try_get("nonce")?;
+        let inserted = sqlx::query(
+            "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
+             run_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'unbroadcast', $8, $9)",
+        )
+        .bind(&new.idempotency_key)
+        .bind(to_i64(new.chain_id))
+        .bind(&new.from_address)
+        .bind(&new.to_address)
+        .bind(&new.data)
+        .bind(to_i64(new.gas_limit))
+        .bind(nonce)
+        .bind(new.run_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(done) => {
+                let id = done.last_insert_rowid();
+                tx.commit().await?;
+                Ok((
+                    EthTxRow {
+                        id,
+                        idempotency_key: new.idempotency_key.clone(),
+                        chain_id: new.chain_id,
+                        from_address: new.from_address.clone(),
+                        to_address: new.to_address.clone(),
+                        data: new.data.clone(),
+                        gas_limit: new.gas_limit,
+                        nonce: u64::try_from(nonce).unwrap_or(0),
+                        state: EthTxState::Unbroadcast,
+                        error: None,
+                        run_id: new.run_id,
+                        created_at: now,
+                        broadcast_at: None,
+                        mined_tx_hash: None,
+                        mined_block: None,
+                    },
+                    true,
+                ))
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                match self.eth_tx_by_key(&new.idempotency_key).await? {
+                    Some(existing) => Ok((existing, false)),
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores a signed attempt. Call before broadcasting it.
+    pub async fn insert_attempt(&self, eth_tx_id: i64, attempt: &NewAttempt) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tx_hash) DO NOTHING",
+        )
+        .bind(eth_tx_id)
+        .bind(&attempt.tx_hash)
+        .bind(&attempt.max_fee_per_gas)
+        .bind(&attempt.max_priority_fee_per_gas)
+        .bind(&attempt.raw)
+        .bind(now_micros())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Attempts of a transaction, oldest first.
+    pub async fn attempts(&self, eth_tx_id: i64) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(
+            "SELECT tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at FROM eth_tx_attempts \
+             WHERE eth_tx_id = $1 ORDER BY id",
+        )
+        .bind(eth_tx_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptRow {
+                    tx_hash: r.try_get("tx_hash")?,
+                    max_fee_per_gas: r.try_get("max_fee_per_gas")?,
+                    max_priority_fee_per_gas: r.try_get("max_priority_fee_per_gas")?,
+                    raw: r.try_get("raw")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a transaction as sent (keeps the first broadcast time).
+    pub async fn mark_broadcast(&self, eth_tx_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE eth_txs SET state = 'broadcast', error = NULL, broadcast_at = COALESCE(broadcast_at, $1) \
+             WHERE id = $2 AND state IN ('unbroadcast', 'broadcast')",
+        )
+        .bind(now_micros())
+        .bind(eth_tx_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Notes a (retryable) error on a transaction without changing its state.
+    pub async fn note_tx_error(&self, eth_tx_id: i64, error: &str) -> Result<()> {
+        sqlx::query("UPDATE eth_txs SET error = $1 WHERE id = $2")
+            .bind(error)
+            .bind(eth_tx_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that an attempt was mined.
+    pub async fn mark_mined(&self, eth_tx_id: i64, tx_hash: &str, block: u64, gas_used: u64, success: bool) -> Result<()> {
+        let state = if success { EthTxState::Confirmed } else { EthTxState::Reverted };
+        sqlx::query(
+            "UPDATE eth_txs SET state = $1, mined_tx_hash = $2, mined_block = $3, gas_used = $4, confirmed_at = $5 \
+             WHERE id = $6",
+        )
+        .bind(state.as_str())
+        .bind(tx_hash)
+        .bind(to_i64(block))
+        .bind(to_i64(gas_used))
+        .bind(now_micros())
+        .bind(eth_tx_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up on a transaction.
+    pub async fn mark_fatal(&self, eth_tx_id: i64, error: &str) -> Result<()> {
+        sqlx::query("UPDATE eth_txs SET state = 'fatal', error = $1 WHERE id = $2")
+            .bind(error)
+            .bind(eth_tx_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Transactions not yet mined (unbroadcast or broadcast), in nonce order per sender.
+    pub async fn open_eth_txs(&self) -> Result<Vec<EthTxRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TX_COLUMNS} FROM eth_txs WHERE state IN ('unbroadcast', 'broadcast') ORDER BY from_address, nonce"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(tx_from_row).collect()
+    }
+
+    /// Recent transactions, newest first.
+    pub async fn list_eth_txs(&self, limit: u32) -> Result<Vec<EthTxRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TX_COLUMNS} FROM eth_txs ORDER BY id DESC LIMIT $1")))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tx_from_row).collect()
+    }
+
+    /// How many transactions a run created (a fulfilment must be at most one).
+    pub async fn count_eth_txs_for_key_prefix(&self, prefix: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM eth_txs WHERE substr(idempotency_key, 1, length($1)) = $1")
+            .bind(prefix)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

@@ -1,0 +1,178 @@
+//! `orakel devnet`, `orakel bench`, `orakel sim`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use orakel_devnet::demo::{DemoOptions, summary_lines};
+use orakel_devnet::{Devnet, DevnetConfig};
+use tokio_util::sync::CancellationToken;
+
+/// `orakel devnet`
+#[derive(Args)]
+pub struct DevnetArgs {
+    /// Number of nodes (each with its own key, database, Oracle contract and consumer).
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Price requests to send, round-robin over nodes and pairs.
+    #[arg(long, default_value_t = 24)]
+    requests: usize,
+    /// Pause between requests.
+    #[arg(long, default_value = "400ms", value_parser = crate::parse_duration)]
+    interval: Duration,
+    /// Use this chain instead of starting anvil (needs --deployer-key unless it is an anvil).
+    #[arg(long)]
+    rpc_url: Option<String>,
+    /// Chain id (anvil is started with it; must match --rpc-url's chain).
+    #[arg(long, default_value_t = 31337)]
+    chain_id: u64,
+    /// Hex private key that deploys and funds (default: anvil's first dev account).
+    #[arg(long, env = "ORAKEL_DEPLOYER_KEY", hide_env_values = true)]
+    deployer_key: Option<String>,
+    /// Working directory for node roots and logs (wiped at start unless --keep).
+    #[arg(long, default_value = ".devnet")]
+    root: PathBuf,
+    /// Keep the working directory from a previous run.
+    #[arg(long)]
+    keep: bool,
+    /// Sources per pair in the simulator (each job asks all of them).
+    #[arg(long, default_value_t = 5)]
+    sources: usize,
+    /// Seed of the simulated sources' noise and faults.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated sources never fail or lie.
+    #[arg(long)]
+    no_faults: bool,
+    /// Keep nodes running after the requests, until Ctrl-C.
+    #[arg(long)]
+    stay: bool,
+}
+
+/// `orakel bench`
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Requests per second offered to the node.
+    #[arg(long, default_value_t = 250)]
+    rate: u32,
+    /// How long to offer them.
+    #[arg(long, default_value = "60s", value_parser = crate::parse_duration)]
+    duration: Duration,
+    /// Start of the window not counted in the sustained rate.
+    #[arg(long, default_value = "5s", value_parser = crate::parse_duration)]
+    warmup: Duration,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Working directory.
+    #[arg(long, default_value = ".devnet-bench")]
+    root: PathBuf,
+}
+
+/// `orakel sim`
+#[derive(Args)]
+pub struct SimArgs {
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    /// Seed of noise and faults.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Never fail or lie.
+    #[arg(long)]
+    no_faults: bool,
+}
+
+fn sim_config(seed: Option<u64>, no_faults: bool, sources: usize) -> orakel_sim::SimConfig {
+    let mut sim = orakel_sim::SimConfig::default();
+    if let Some(seed) = seed {
+        sim.seed = seed;
+    }
+    sim.sources_per_pair = sources;
+    if no_faults { sim.without_faults() } else { sim }
+}
+
+fn interrupt_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        t.cancel();
+    });
+    token
+}
+
+pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("locating the orakel binary")?;
+    let mut cfg = DevnetConfig::new(args.root.clone(), exe, args.nodes.max(1));
+    cfg.rpc_url = args.rpc_url;
+    cfg.chain_id = args.chain_id;
+    cfg.deployer_key = args.deployer_key;
+    cfg.keep = args.keep;
+    cfg.sim = sim_config(args.seed, args.no_faults, args.sources.max(1));
+    cfg.sources_per_job = args.sources.max(1);
+    cfg.allowed_faults = (args.sources.max(1) - 1) / 2;
+    let cancel = interrupt_token();
+    println!("orakel devnet: {} nodes, {} requests — Ctrl-C stops everything\n", cfg.nodes, args.requests);
+    let devnet = tokio::select! {
+        d = Devnet::start(cfg, |line| println!("{line}")) => d?,
+        () = cancel.cancelled() => { println!("interrupted during start-up"); return Ok(ExitCode::FAILURE) }
+    };
+    println!("\nsending requests (answers are price × 10^18, checked against the simulated sources):\n");
+    let opts = DemoOptions { requests: args.requests, interval: args.interval, ..DemoOptions::default() };
+    let summary = orakel_devnet::demo::run(&devnet, &opts, &cancel, |line| println!("{line}")).await;
+    let ok = match &summary {
+        Ok(summary) => {
+            for line in summary_lines(&devnet, summary) {
+                println!("{line}");
+            }
+            summary.success()
+        }
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            false
+        }
+    };
+    if args.stay && !cancel.is_cancelled() {
+        println!("\nnodes keep running (logs in {}/node-*/node.log); Ctrl-C to stop", devnet.root().display());
+        cancel.cancelled().await;
+    }
+    println!("stopping nodes, simulator and chain …");
+    devnet.shutdown().await;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("locating the orakel binary")?;
+    let mut cfg = DevnetConfig::new(args.root.clone(), exe, 1);
+    cfg.sim = sim_config(None, true, 1);
+    cfg.sources_per_job = 1;
+    cfg.allowed_faults = 0;
+    cfg.poll_interval = Duration::from_millis(100);
+    let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
+    let report = orakel_devnet::bench::run(
+        &devnet,
+        &orakel_devnet::bench::BenchOptions { rate: args.rate, duration: args.duration, warmup: args.warmup },
+        |line| eprintln!("{line}"),
+    )
+    .await;
+    devnet.shutdown().await;
+    let report = report?;
+    let json = serde_json::to_string_pretty(&report)?;
+    println!("{json}");
+    if let Some(path) = args.json {
+        std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let handle = orakel_sim::SimServer::start(sim_config(args.seed, args.no_faults, 5), args.listen).await?;
+    println!("source simulator at {} — e.g. {}", handle.base_url(), handle.source_url(0, "ETH-USD"));
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
