@@ -1,0 +1,202 @@
+//! Compiled Solidity artifacts of the orakel contracts and their alloy bindings.
+//!
+//! # What this crate owns
+//!
+//! - `artifacts/*.json`: the ABI, creation bytecode and runtime bytecode of every contract the
+//!   Rust side deploys or talks to (`LinkToken`, `Oracle`, `PriceConsumer`, `RevertingConsumer`).
+//!   They are generated from `contracts/src` by `scripts/export-artifacts.sh` and committed;
+//!   `scripts/check-artifacts.sh` fails when they are stale. Never edit them by hand.
+//! - Typed bindings generated from those files with [`alloy::sol!`] (`#[sol(rpc)]`), one module per
+//!   contract: [`LinkToken`], [`Oracle`], [`PriceConsumer`], [`RevertingConsumer`]. Each module has
+//!   the call, event and error types, `BYTECODE`/`DEPLOYED_BYTECODE`, and an instance type with
+//!   `deploy`/`new`, e.g. `Oracle::deploy(&provider, link, owner)`.
+//! - Re-exports and topic constants of the events an orakel node listens for
+//!   ([`OracleRequest`], [`OracleResponse`], [`CancelOracleRequest`]).
+//! - [`deploy`]: helpers that deploy and wire the direct-request stack (token, oracle, example
+//!   consumer) for the devnet and tests; [`anvil`]: where to find the pinned `anvil` binary.
+//!
+//! # What it must not touch
+//!
+//! No node logic lives here: no log listening, job runs, transaction management or key storage —
+//! those belong to `orakel-chain`, `orakel-pipeline` and `orakel-node`. This crate does not
+//! compile Solidity at build time either; it only embeds the committed artifacts, so building it
+//! needs no Solidity toolchain.
+
+pub mod anvil;
+pub mod artifacts;
+pub mod deploy;
+mod error;
+
+pub use error::{Error, Result};
+
+use alloy::primitives::{B256, b256};
+
+/// The `alloy::sol!` bindings, generated from `artifacts/*.json`.
+mod bindings {
+    // Generated functions mirror the Solidity signatures, some of which take many arguments.
+    #![allow(clippy::too_many_arguments)]
+
+    alloy::sol!(
+        /// The LINK token: ERC-20 with ERC-677 `transferAndCall` (`contracts/src/token/LinkToken.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        LinkToken,
+        "artifacts/LinkToken.json"
+    );
+
+    alloy::sol!(
+        /// The direct-request oracle (`contracts/src/oracle/Oracle.sol`), compatible with the widely
+        /// used operator contract.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Oracle,
+        "artifacts/Oracle.json"
+    );
+
+    alloy::sol!(
+        /// Example consumer asking for prices (`contracts/src/examples/PriceConsumer.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        PriceConsumer,
+        "artifacts/PriceConsumer.json"
+    );
+
+    alloy::sol!(
+        /// Consumer whose callback always reverts (`contracts/src/examples/RevertingConsumer.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        RevertingConsumer,
+        "artifacts/RevertingConsumer.json"
+    );
+}
+
+pub use bindings::{LinkToken, Oracle, PriceConsumer, RevertingConsumer};
+
+pub use Oracle::{
+    CancelOracleRequest, OracleRequest, OracleResponse, cancelOracleRequestCall,
+    fulfillOracleRequest2Call, fulfillOracleRequestCall, getAuthorizedSendersCall,
+    getCommitmentCall, isAuthorizedSenderCall, onTokenTransferCall, operatorRequestCall,
+    oracleRequestCall, setAuthorizedSendersCall, withdrawCall, withdrawableCall,
+};
+pub use PriceConsumer::{
+    PriceFulfilled, PriceRequested, cancelRequestCall, requestPriceCall, requestPriceOperatorCall,
+    requestUrlCall,
+};
+
+/// Canonical signature of the `OracleRequest` event.
+pub const ORACLE_REQUEST_SIGNATURE: &str =
+    "OracleRequest(bytes32,address,bytes32,uint256,address,bytes4,uint256,uint256,bytes)";
+/// Canonical signature of the `OracleResponse` event.
+pub const ORACLE_RESPONSE_SIGNATURE: &str = "OracleResponse(bytes32)";
+/// Canonical signature of the `CancelOracleRequest` event.
+pub const CANCEL_ORACLE_REQUEST_SIGNATURE: &str = "CancelOracleRequest(bytes32)";
+
+/// topic0 of `OracleRequest`: keccak256 of [`ORACLE_REQUEST_SIGNATURE`].
+pub const ORACLE_REQUEST_TOPIC: B256 =
+    b256!("d8d7ecc4800d25fa53ce0372f13a416d98907a7ef3d8d3bdd79cf4fe75529c65");
+/// topic0 of `OracleResponse`: keccak256 of [`ORACLE_RESPONSE_SIGNATURE`].
+pub const ORACLE_RESPONSE_TOPIC: B256 =
+    b256!("9e9bc7616d42c2835d05ae617e508454e63b30b934be8aa932ebc125e0e58a64");
+/// topic0 of `CancelOracleRequest`: keccak256 of [`CANCEL_ORACLE_REQUEST_SIGNATURE`].
+pub const CANCEL_ORACLE_REQUEST_TOPIC: B256 =
+    b256!("a7842b9ec549398102c0d91b1b9919b2f20558aefdadf57528a95c6cd3292e93");
+
+/// Data version of requests made with `oracleRequest` (answered with `fulfillOracleRequest`).
+pub const ORACLE_REQUEST_DATA_VERSION: u64 = 1;
+/// Data version of requests made with `operatorRequest` (answered with `fulfillOracleRequest2`).
+pub const OPERATOR_REQUEST_DATA_VERSION: u64 = 2;
+/// Seconds after a request before its requester may cancel it (`Oracle.EXPIRY_TIME`).
+pub const REQUEST_EXPIRY_SECS: u64 = 300;
+/// Gas the Oracle requires to be left for the consumer callback (`MINIMUM_CONSUMER_GAS_LIMIT`).
+pub const MINIMUM_CONSUMER_GAS_LIMIT: u64 = 400_000;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{Address, U256, keccak256};
+    use alloy::sol_types::{SolCall, SolEvent};
+
+    #[test]
+    fn event_topics_are_keccak_of_canonical_signatures() {
+        assert_eq!(keccak256(ORACLE_REQUEST_SIGNATURE), ORACLE_REQUEST_TOPIC);
+        assert_eq!(OracleRequest::SIGNATURE, ORACLE_REQUEST_SIGNATURE);
+        assert_eq!(OracleRequest::SIGNATURE_HASH, ORACLE_REQUEST_TOPIC);
+
+        assert_eq!(keccak256(ORACLE_RESPONSE_SIGNATURE), ORACLE_RESPONSE_TOPIC);
+        assert_eq!(OracleResponse::SIGNATURE_HASH, ORACLE_RESPONSE_TOPIC);
+
+        assert_eq!(
+            keccak256(CANCEL_ORACLE_REQUEST_SIGNATURE),
+            CANCEL_ORACLE_REQUEST_TOPIC
+        );
+        assert_eq!(
+            CancelOracleRequest::SIGNATURE_HASH,
+            CANCEL_ORACLE_REQUEST_TOPIC
+        );
+    }
+
+    #[test]
+    fn selectors_match_the_operator_interface() {
+        // Selectors of the widely used operator contract (keccak256 of the signature, 4 bytes).
+        let cases: [(&str, [u8; 4]); 5] = [
+            (
+                "oracleRequest(address,uint256,bytes32,address,bytes4,uint256,uint256,bytes)",
+                oracleRequestCall::SELECTOR,
+            ),
+            (
+                "operatorRequest(address,uint256,bytes32,bytes4,uint256,uint256,bytes)",
+                operatorRequestCall::SELECTOR,
+            ),
+            (
+                "fulfillOracleRequest(bytes32,uint256,address,bytes4,uint256,bytes32)",
+                fulfillOracleRequestCall::SELECTOR,
+            ),
+            (
+                "fulfillOracleRequest2(bytes32,uint256,address,bytes4,uint256,bytes)",
+                fulfillOracleRequest2Call::SELECTOR,
+            ),
+            (
+                "cancelOracleRequest(bytes32,uint256,bytes4,uint256)",
+                cancelOracleRequestCall::SELECTOR,
+            ),
+        ];
+        for (signature, selector) in cases {
+            assert_eq!(keccak256(signature)[..4], selector, "{signature}");
+        }
+    }
+
+    #[test]
+    fn oracle_request_event_round_trips() {
+        let event = OracleRequest {
+            specId: B256::repeat_byte(0x11),
+            requester: Address::repeat_byte(0x22),
+            requestId: B256::repeat_byte(0x33),
+            payment: U256::from(10u64).pow(U256::from(17u64)),
+            callbackAddr: Address::repeat_byte(0x22),
+            callbackFunctionId: [0xab, 0xcd, 0xef, 0x01].into(),
+            cancelExpiration: U256::from(1_700_000_300u64),
+            dataVersion: U256::from(ORACLE_REQUEST_DATA_VERSION),
+            data: vec![0x64, b'p', b'a', b'i', b'r'].into(),
+        };
+        let log = event.encode_log_data();
+        assert_eq!(log.topics()[0], ORACLE_REQUEST_TOPIC);
+        assert_eq!(log.topics()[1], event.specId);
+        let decoded = OracleRequest::decode_log_data(&log).expect("decodes");
+        assert_eq!(decoded, event);
+    }
+
+    #[test]
+    fn artifacts_carry_bytecode() {
+        assert!(!Oracle::BYTECODE.is_empty());
+        assert!(!Oracle::DEPLOYED_BYTECODE.is_empty());
+        assert!(!LinkToken::BYTECODE.is_empty());
+        assert!(!PriceConsumer::BYTECODE.is_empty());
+        assert!(!RevertingConsumer::BYTECODE.is_empty());
+        // Reproducible builds: no CBOR metadata trailer (it would end in 0x0033 = 51 bytes).
+        assert_ne!(
+            Oracle::DEPLOYED_BYTECODE.as_ref().last_chunk::<2>(),
+            Some(&[0x00, 0x33])
+        );
+    }
+}
