@@ -259,7 +259,7 @@ impl Devnet {
         let process = NodeProcess::spawn(&cfg.exe, &root, &password_file, api_addr, init.address).await?;
         let job_id = Uuid::new_v4();
         let job_spec = if cfg.single_source_job {
-            crate::spec::url_job(&format!("devnet-url-{index}"), job_id, oracle, false)
+            crate::spec::url_job(&format!("devnet-url-{index}"), job_id, oracle, crate::spec::Fulfil::Word)
         } else {
             crate::spec::median_price_job(
                 &format!("devnet-median-price-{index}"),
@@ -269,6 +269,7 @@ impl Devnet {
                 cfg.sources_per_job,
                 cfg.allowed_faults,
                 &cfg.http_timeout,
+                crate::spec::Fulfil::Word,
             )
         };
         std::fs::write(root.join("job.toml"), &job_spec)

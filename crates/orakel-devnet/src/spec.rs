@@ -9,9 +9,47 @@ pub const ORACLE_REQUEST_ABI: &str = "OracleRequest(bytes32 indexed specId, addr
 
 const FULFIL_ABI: &str = "fulfillOracleRequest(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes32 data)";
 
+const FULFIL2_ABI: &str = "fulfillOracleRequest2(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes data)";
+
+/// How a job answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fulfil {
+    /// `fulfillOracleRequest` with one `bytes32` word (requests made with `oracleRequest`).
+    Word,
+    /// `fulfillOracleRequest2` with ABI-encoded `(requestId, value)` (requests made with
+    /// `operatorRequest`).
+    Bytes,
+}
+
+fn fulfil_tasks(fulfil: Fulfil, value: &str) -> String {
+    let (data_abi, data_json, tx_abi) = match fulfil {
+        Fulfil::Word => ("(uint256 value)", format!("{{ \"value\": $({value}) }}"), FULFIL_ABI),
+        Fulfil::Bytes => (
+            "(bytes32 requestId, uint256 value)",
+            format!("{{ \"requestId\": $(decode_log.requestId), \"value\": $({value}) }}"),
+            FULFIL2_ABI,
+        ),
+    };
+    format!(
+        r#"    encode_data  [type="ethabiencode" abi="{data_abi}" data=<{data_json}>]
+    encode_tx    [type="ethabiencode"
+                  abi="{tx_abi}"
+                  data=<{{
+                      "requestId": $(decode_log.requestId),
+                      "payment": $(decode_log.payment),
+                      "callbackAddress": $(decode_log.callbackAddr),
+                      "callbackFunctionId": $(decode_log.callbackFunctionId),
+                      "expiration": $(decode_log.cancelExpiration),
+                      "data": $(encode_data)
+                  }}>]
+"#
+    )
+}
+
 /// A direct-request job that asks `sources` price sources of the simulator at `sim_base` for
 /// the requested `pair`, takes the median (tolerating `allowed_faults` failed sources), scales
-/// it by the request's `times` and fulfils with `fulfillOracleRequest`.
+/// it by the request's `times` and fulfils as `fulfil` says.
+#[allow(clippy::too_many_arguments)]
 pub fn median_price_job(
     name: &str,
     job_id: Uuid,
@@ -20,7 +58,9 @@ pub fn median_price_job(
     sources: usize,
     allowed_faults: usize,
     http_timeout: &str,
+    fulfil: Fulfil,
 ) -> String {
+    let fulfil_tasks = fulfil_tasks(fulfil, "scale");
     let mut fetches = String::new();
     let mut edges = String::new();
     for i in 0..sources {
@@ -45,18 +85,7 @@ observationSource = """
     decode_cbor  [type="cborparse" data="$(decode_log.data)"]
 {fetches}    median       [type="median" allowedFaults={allowed_faults}]
     scale        [type="multiply" input="$(median)" times="$(decode_cbor.times)"]
-    encode_data  [type="ethabiencode" abi="(uint256 value)" data=<{{ "value": $(scale) }}>]
-    encode_tx    [type="ethabiencode"
-                  abi="{FULFIL_ABI}"
-                  data=<{{
-                      "requestId": $(decode_log.requestId),
-                      "payment": $(decode_log.payment),
-                      "callbackAddress": $(decode_log.callbackAddr),
-                      "callbackFunctionId": $(decode_log.callbackFunctionId),
-                      "expiration": $(decode_log.cancelExpiration),
-                      "data": $(encode_data)
-                  }}>]
-    submit_tx    [type="ethtx" to="{oracle:#x}" data="$(encode_tx)"]
+{fulfil_tasks}    submit_tx    [type="ethtx" to="{oracle:#x}" data="$(encode_tx)"]
 
     decode_log -> decode_cbor
 {edges}    median -> scale -> encode_data -> encode_tx -> submit_tx
@@ -66,20 +95,9 @@ observationSource = """
 }
 
 /// The classic single-source direct-request job: fetch the URL the request names (`get`),
-/// extract `path`, multiply by `times`, fulfil. With `operator = true` it answers through
-/// `fulfillOracleRequest2` (requests made with `operatorRequest`).
-pub fn url_job(name: &str, job_id: Uuid, oracle: Address, operator: bool) -> String {
-    let (encode_data, encode_tx) = if operator {
-        (
-            r#"encode_data  [type="ethabiencode" abi="(bytes32 requestId, uint256 value)" data=<{ "requestId": $(decode_log.requestId), "value": $(scale) }>]"#,
-            r#"encode_tx    [type="ethabiencode" abi="fulfillOracleRequest2(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes data)" data=<{ "requestId": $(decode_log.requestId), "payment": $(decode_log.payment), "callbackAddress": $(decode_log.callbackAddr), "callbackFunctionId": $(decode_log.callbackFunctionId), "expiration": $(decode_log.cancelExpiration), "data": $(encode_data) }>]"#,
-        )
-    } else {
-        (
-            r#"encode_data  [type="ethabiencode" abi="(uint256 value)" data=<{ "value": $(scale) }>]"#,
-            r#"encode_tx    [type="ethabiencode" abi="fulfillOracleRequest(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes32 data)" data=<{ "requestId": $(decode_log.requestId), "payment": $(decode_log.payment), "callbackAddress": $(decode_log.callbackAddr), "callbackFunctionId": $(decode_log.callbackFunctionId), "expiration": $(decode_log.cancelExpiration), "data": $(encode_data) }>]"#,
-        )
-    };
+/// extract `path`, multiply by `times`, fulfil.
+pub fn url_job(name: &str, job_id: Uuid, oracle: Address, fulfil: Fulfil) -> String {
+    let fulfil_tasks = fulfil_tasks(fulfil, "scale");
     format!(
         r#"type = "directrequest"
 schemaVersion = 1
@@ -93,9 +111,7 @@ observationSource = """
     fetch        [type="http" method=GET url="$(decode_cbor.get)" timeout="2s"]
     parse        [type="jsonparse" path="$(decode_cbor.path)" data="$(fetch)"]
     scale        [type="multiply" input="$(parse)" times="$(decode_cbor.times)"]
-    {encode_data}
-    {encode_tx}
-    submit_tx    [type="ethtx" to="{oracle:#x}" data="$(encode_tx)"]
+{fulfil_tasks}    submit_tx    [type="ethtx" to="{oracle:#x}" data="$(encode_tx)"]
     decode_log -> decode_cbor -> fetch -> parse -> scale -> encode_data -> encode_tx -> submit_tx
 """
 "#
