@@ -1,0 +1,783 @@
+//! TOML job specs of the established format: fields, validation, and precise error
+//! positions (errors inside the `observationSource` DOT string are mapped back to the line
+//! and column of the spec file).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use uuid::Uuid;
+
+use crate::pipeline::{self, Pipeline};
+use crate::value::{Value, parse_address};
+
+/// Confirmations used when a directrequest spec omits `minIncomingConfirmations` (the
+/// established chain default). Nodes should apply `max(spec value, chain floor)`.
+pub const DEFAULT_MIN_INCOMING_CONFIRMATIONS: u64 = 3;
+
+/// A job spec problem, located in the spec file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct SpecError {
+    /// The spec's origin (usually its file name).
+    pub origin: String,
+    /// 1-based line in the spec file.
+    pub line: usize,
+    /// 1-based column (in characters) in the spec file.
+    pub column: usize,
+    /// The field concerned, e.g. `contractAddress` or
+    /// `observationSource: task "fetch" attribute "method"`.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The kind of job. Only `directrequest` is runnable today; the enum grows with the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[non_exhaustive]
+pub enum JobType {
+    /// Runs for each `OracleRequest` log of an operator contract.
+    #[serde(rename = "directrequest")]
+    DirectRequest,
+}
+
+impl JobType {
+    /// The name used in the `type` field.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobType::DirectRequest => "directrequest",
+        }
+    }
+}
+
+impl fmt::Display for JobType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Job types of the established format that are recognised but not runnable yet.
+const PLANNED_JOB_TYPES: &[&str] = &[
+    "cron",
+    "webhook",
+    "sla",
+    "fluxmonitor",
+    "offchainreporting",
+    "offchainreporting2",
+    "keeper",
+    "vrf",
+    "blockhashstore",
+    "bootstrap",
+    "gateway",
+];
+
+/// The directrequest-specific part of a spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectRequestSpec {
+    /// The operator/oracle contract whose `OracleRequest` logs start runs.
+    pub contract_address: Address,
+    /// Confirmations to wait for before acting on a request log.
+    pub min_incoming_confirmations: u64,
+    /// Requesters allowed to start runs; empty means anyone.
+    pub requesters: Vec<Address>,
+    /// Minimum payment (in juels) a request must carry.
+    pub min_contract_payment: U256,
+}
+
+/// A parsed and validated job spec.
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    /// The job type.
+    pub job_type: JobType,
+    /// Always 1.
+    pub schema_version: u32,
+    /// Optional human-readable name.
+    pub name: Option<String>,
+    /// The external job id (generated when the spec has none).
+    pub external_job_id: Uuid,
+    /// Default time budget of each task.
+    pub max_task_duration: Option<Duration>,
+    /// Present for `directrequest` jobs.
+    pub direct_request: Option<DirectRequestSpec>,
+    /// The compiled pipeline.
+    pub pipeline: Arc<Pipeline>,
+    /// The spec text as given.
+    pub source: String,
+    /// Non-fatal remarks (ignored fields and attributes).
+    pub warnings: Vec<String>,
+    /// `evmChainID`, when given.
+    pub evm_chain_id: Option<u64>,
+    /// Spec-level `gasLimit`, when given (default for `ethtx` tasks without one).
+    pub gas_limit: Option<u64>,
+    /// `forwardingAllowed` (default false).
+    pub forwarding_allowed: bool,
+}
+
+impl JobSpec {
+    /// The `jobSpec.*` variables of a run: `databaseID`, `externalJobID`, `name`,
+    /// `evmChainID`.
+    pub fn job_spec_vars(&self, database_id: i64) -> Value {
+        Value::map([
+            ("databaseID", Value::from(database_id)),
+            (
+                "externalJobID",
+                Value::String(self.external_job_id.hyphenated().to_string()),
+            ),
+            ("name", Value::String(self.name.clone().unwrap_or_default())),
+            (
+                "evmChainID",
+                Value::String(self.evm_chain_id.map(|c| c.to_string()).unwrap_or_default()),
+            ),
+        ])
+    }
+}
+
+/// The `jobRun.*` variables the node provides for a directrequest run.
+#[allow(clippy::too_many_arguments)]
+pub fn direct_request_run_vars(
+    log_data: Bytes,
+    log_topics: &[B256],
+    log_address: Address,
+    log_block_hash: B256,
+    log_block_number: u64,
+    log_tx_hash: B256,
+    meta: Value,
+) -> Value {
+    Value::map([
+        ("logData", Value::Bytes(log_data)),
+        (
+            "logTopics",
+            Value::List(log_topics.iter().map(|t| Value::from(*t)).collect()),
+        ),
+        ("logAddress", Value::Address(log_address)),
+        ("logBlockHash", Value::from(log_block_hash)),
+        ("logBlockNumber", Value::from(log_block_number)),
+        ("logTxHash", Value::from(log_tx_hash)),
+        ("meta", meta),
+    ])
+}
+
+/// The two encodings of a job id found in the `OracleRequest.specId` topic: (a) the 32
+/// ASCII bytes of the UUID's hex digits without dashes; (b) the 16 UUID bytes followed by
+/// 16 zero bytes.
+pub fn spec_id_forms(id: &Uuid) -> [B256; 2] {
+    let mut ascii = [0u8; 32];
+    let simple = id.simple().to_string();
+    for (dst, src) in ascii.iter_mut().zip(simple.bytes()) {
+        *dst = src;
+    }
+    let mut raw = [0u8; 32];
+    for (dst, src) in raw.iter_mut().zip(id.as_bytes().iter()) {
+        *dst = *src;
+    }
+    [B256::from(ascii), B256::from(raw)]
+}
+
+/// Decodes a `specId` topic in either form of [`spec_id_forms`].
+pub fn job_id_from_spec_id(b: B256) -> Option<Uuid> {
+    let bytes = b.as_slice();
+    if bytes.iter().all(u8::is_ascii_hexdigit) {
+        let text = std::str::from_utf8(bytes).ok()?;
+        return Uuid::try_parse(text).ok();
+    }
+    let (head, tail) = bytes.split_at(16);
+    if tail.iter().all(|&x| x == 0) {
+        return Uuid::from_slice(head).ok();
+    }
+    None
+}
+
+/// Maps byte offsets to 1-based line and column (in characters).
+pub(crate) struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub(crate) fn new(src: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { src, starts }
+    }
+
+    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.src.len());
+        let line = match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let mut end = offset;
+        while end > start && !self.src.is_char_boundary(end) {
+            end -= 1;
+        }
+        let column = self
+            .src
+            .get(start..end)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
+        (line + 1, column)
+    }
+}
+
+/// Parses a duration such as `30s`, `1m30s`, `1.5h`, `250ms`, `0`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "invalid duration {text:?}: expected numbers with units (ns, us, ms, s, m, h), e.g. \"1m30s\""
+        )
+    };
+    let s = text.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut total: u128 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num = rest.get(..num_len).unwrap_or("");
+        rest = rest.get(num_len..).unwrap_or("");
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = rest.get(..unit_len).unwrap_or("");
+        rest = rest.get(unit_len..).unwrap_or("");
+        let nanos_per: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(bad()),
+        };
+        let (int_part, frac_part) = match num.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (num, ""),
+        };
+        if (int_part.is_empty() && frac_part.is_empty())
+            || frac_part.contains('.')
+            || int_part.len() > 20
+            || frac_part.len() > 20
+        {
+            return Err(bad());
+        }
+        let int: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| bad())?
+        };
+        let mut frac_nanos: u128 = 0;
+        if !frac_part.is_empty() {
+            let f: u128 = frac_part.parse().map_err(|_| bad())?;
+            let scale = 10u128.pow(u32::try_from(frac_part.len()).unwrap_or(20));
+            frac_nanos = f.saturating_mul(nanos_per) / scale;
+        }
+        total = total
+            .checked_add(int.checked_mul(nanos_per).ok_or_else(bad)?)
+            .and_then(|t| t.checked_add(frac_nanos))
+            .ok_or_else(bad)?;
+    }
+    let secs = u64::try_from(total / 1_000_000_000).map_err(|_| bad())?;
+    let nanos = u32::try_from(total % 1_000_000_000).map_err(|_| bad())?;
+    Ok(Duration::new(secs, nanos))
+}
+
+/// Formats a duration compactly: `2s`, `1.5s`, `250ms`, `1m30s`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return format!("{}µs", d.as_micros());
+    }
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs();
+    if secs >= 60 && d.subsec_millis() == 0 {
+        let (m, s) = (secs / 60, secs % 60);
+        return if s == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{s}s")
+        };
+    }
+    let millis = d.subsec_millis();
+    if millis == 0 {
+        format!("{secs}s")
+    } else {
+        let frac = format!("{millis:03}");
+        format!("{secs}.{}s", frac.trim_end_matches('0'))
+    }
+}
+
+/// For a TOML string value at `span`, the source offset of each byte of the decoded string
+/// (plus one entry for the end). Falls back to the content start when the raw text cannot
+/// be re-decoded identically.
+fn toml_string_map(source: &str, span: Range<usize>, decoded: &str) -> Vec<usize> {
+    let raw = source.get(span.clone()).unwrap_or("");
+    let attempt = |normalize_crlf: bool| -> Option<Vec<usize>> {
+        let (delim, literal, multi) = if raw.starts_with("\"\"\"") {
+            (3, false, true)
+        } else if raw.starts_with("'''") {
+            (3, true, true)
+        } else if raw.starts_with('"') {
+            (1, false, false)
+        } else if raw.starts_with('\'') {
+            (1, true, false)
+        } else {
+            return None;
+        };
+        let mut start = span.start + delim;
+        let end = span.end.checked_sub(delim)?;
+        if multi {
+            let content = source.get(start..end)?;
+            if content.starts_with("\r\n") {
+                start += 2;
+            } else if content.starts_with('\n') {
+                start += 1;
+            }
+        }
+        let content = source.get(start..end)?;
+        let mut out = String::with_capacity(content.len());
+        let mut map = Vec::with_capacity(content.len() + 1);
+        let mut chars = content.char_indices().peekable();
+        let push = |out: &mut String, map: &mut Vec<usize>, c: char, at: usize| {
+            out.push(c);
+            for _ in 0..c.len_utf8() {
+                map.push(at);
+            }
+        };
+        while let Some((i, c)) = chars.next() {
+            let at = start + i;
+            if c == '\r' && normalize_crlf && chars.peek().map(|p| p.1) == Some('\n') {
+                continue;
+            }
+            if literal || c != '\\' {
+                push(&mut out, &mut map, c, at);
+                continue;
+            }
+            let (_, e) = chars.next()?;
+            let simple = match e {
+                'b' => Some('\u{8}'),
+                't' => Some('\t'),
+                'n' => Some('\n'),
+                'f' => Some('\u{c}'),
+                'r' => Some('\r'),
+                'e' => Some('\u{1b}'),
+                '"' => Some('"'),
+                '\\' => Some('\\'),
+                _ => None,
+            };
+            if let Some(ch) = simple {
+                push(&mut out, &mut map, ch, at);
+                continue;
+            }
+            let hex_len = match e {
+                'x' => 2,
+                'u' => 4,
+                'U' => 8,
+                _ => 0,
+            };
+            if hex_len > 0 {
+                let mut code = 0u32;
+                for _ in 0..hex_len {
+                    let (_, h) = chars.next()?;
+                    code = code.checked_mul(16)?.checked_add(h.to_digit(16)?)?;
+                }
+                push(&mut out, &mut map, char::from_u32(code)?, at);
+                continue;
+            }
+            if multi && e.is_whitespace() {
+                // Line-ending backslash: skip all whitespace and newlines that follow.
+                while chars.peek().is_some_and(|p| p.1.is_whitespace()) {
+                    chars.next();
+                }
+                continue;
+            }
+            return None;
+        }
+        map.push(end);
+        (out == decoded).then_some(map)
+    };
+    attempt(false)
+        .or_else(|| attempt(true))
+        .unwrap_or_else(|| vec![span.start; decoded.len() + 1])
+}
+
+type Field<'s> = &'s Spanned<DeValue<'s>>;
+
+struct Ctx<'a> {
+    origin: &'a str,
+    index: LineIndex<'a>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, offset: usize, field: Option<&str>, message: impl Into<String>) -> SpecError {
+        let (line, column) = self.index.position(offset);
+        SpecError {
+            origin: self.origin.to_owned(),
+            line,
+            column,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    fn type_err(&self, v: Field<'_>, field: &str, expected: &str) -> SpecError {
+        self.err(
+            v.span().start,
+            Some(field),
+            format!("expected {expected}, got {}", v.get_ref().type_str()),
+        )
+    }
+
+    fn string<'v>(&self, v: Field<'v>, field: &str) -> Result<&'v str, SpecError> {
+        match v.get_ref() {
+            DeValue::String(s) => Ok(s.as_ref()),
+            _ => Err(self.type_err(v, field, "a string")),
+        }
+    }
+
+    /// An integer written as a TOML integer or a string of digits.
+    fn integer_text(&self, v: Field<'_>, field: &str) -> Result<(String, u32), SpecError> {
+        match v.get_ref() {
+            DeValue::Integer(i) => Ok((i.as_str().replace('_', ""), i.radix())),
+            DeValue::String(s) => {
+                let t = s.trim();
+                match t.strip_prefix("0x") {
+                    Some(h) => Ok((h.to_owned(), 16)),
+                    None => Ok((t.to_owned(), 10)),
+                }
+            }
+            _ => Err(self.type_err(v, field, "an integer")),
+        }
+    }
+
+    fn u64(&self, v: Field<'_>, field: &str) -> Result<u64, SpecError> {
+        let (text, radix) = self.integer_text(v, field)?;
+        let digits = text.strip_prefix('+').unwrap_or(&text);
+        u64::from_str_radix(digits, radix).map_err(|_| {
+            self.err(
+                v.span().start,
+                Some(field),
+                format!("invalid number {text:?}: expected a non-negative integer"),
+            )
+        })
+    }
+
+    fn u256(&self, v: Field<'_>, field: &str) -> Result<U256, SpecError> {
+        let (text, radix) = self.integer_text(v, field)?;
+        let digits = text.strip_prefix('+').unwrap_or(&text);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return Err(self.err(
+                v.span().start,
+                Some(field),
+                format!("invalid number {text:?}: expected a non-negative integer"),
+            ));
+        }
+        U256::from_str_radix(digits, u64::from(radix)).map_err(|_| {
+            self.err(
+                v.span().start,
+                Some(field),
+                format!("invalid number {text:?}: does not fit in uint256"),
+            )
+        })
+    }
+
+    fn address(&self, v: Field<'_>, field: &str) -> Result<Address, SpecError> {
+        let s = self.string(v, field)?;
+        parse_address(s).map_err(|m| self.err(string_content_start(v), Some(field), m))
+    }
+}
+
+fn string_content_start(v: Field<'_>) -> usize {
+    v.span().start + 1
+}
+
+/// Parses and validates a job spec. `origin` names the spec in error messages.
+pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> {
+    let ctx = Ctx {
+        origin,
+        index: LineIndex::new(source),
+    };
+    let doc = DeTable::parse(source).map_err(|e| {
+        ctx.err(
+            e.span().map(|s| s.start).unwrap_or(0),
+            None,
+            format!("TOML syntax error: {}", e.message()),
+        )
+    })?;
+    let mut fields: BTreeMap<&str, Field<'_>> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (k, v) in doc.get_ref().iter() {
+        fields.insert(k.get_ref().as_ref(), v);
+    }
+    let missing = |name: &str| ctx.err(0, Some(name), "missing required field");
+
+    // type
+    let type_field = fields.get("type").copied().ok_or_else(|| missing("type"))?;
+    let type_name = ctx.string(type_field, "type")?;
+    let job_type = match type_name {
+        "directrequest" => JobType::DirectRequest,
+        other if PLANNED_JOB_TYPES.contains(&other) => {
+            return Err(ctx.err(
+                string_content_start(type_field),
+                Some("type"),
+                format!("job type {other:?} is not supported yet (supported: directrequest)"),
+            ));
+        }
+        other => {
+            return Err(ctx.err(
+                string_content_start(type_field),
+                Some("type"),
+                format!("unknown job type {other:?} (supported: directrequest)"),
+            ));
+        }
+    };
+
+    // schemaVersion
+    let sv = fields
+        .get("schemaVersion")
+        .copied()
+        .ok_or_else(|| missing("schemaVersion"))?;
+    let schema_version = ctx.u64(sv, "schemaVersion")?;
+    if schema_version != 1 {
+        return Err(ctx.err(
+            sv.span().start,
+            Some("schemaVersion"),
+            format!("unsupported schema version {schema_version} (expected 1)"),
+        ));
+    }
+
+    let name = match fields.get("name") {
+        Some(v) => Some(ctx.string(v, "name")?.to_owned()),
+        None => None,
+    };
+
+    let external_job_id = match fields.get("externalJobID") {
+        Some(v) => {
+            let s = ctx.string(v, "externalJobID")?;
+            Uuid::try_parse(s.trim()).map_err(|e| {
+                ctx.err(
+                    string_content_start(v),
+                    Some("externalJobID"),
+                    format!("invalid UUID {s:?}: {e}"),
+                )
+            })?
+        }
+        None => Uuid::new_v4(),
+    };
+
+    let max_task_duration = match fields.get("maxTaskDuration") {
+        Some(v) => {
+            let s = ctx.string(v, "maxTaskDuration")?;
+            let d = parse_duration(s)
+                .map_err(|m| ctx.err(string_content_start(v), Some("maxTaskDuration"), m))?;
+            (!d.is_zero()).then_some(d)
+        }
+        None => None,
+    };
+
+    let evm_chain_id = match fields.get("evmChainID") {
+        Some(v) => Some(ctx.u64(v, "evmChainID")?),
+        None => None,
+    };
+    let gas_limit = match fields.get("gasLimit") {
+        Some(v) => Some(ctx.u64(v, "gasLimit")?),
+        None => None,
+    };
+    let forwarding_allowed = match fields.get("forwardingAllowed") {
+        Some(v) => match v.get_ref() {
+            DeValue::Boolean(b) => *b,
+            _ => return Err(ctx.type_err(v, "forwardingAllowed", "a boolean")),
+        },
+        None => false,
+    };
+
+    let direct_request = match job_type {
+        JobType::DirectRequest => Some(parse_direct_request(&ctx, &fields)?),
+    };
+
+    // observationSource
+    let os = fields
+        .get("observationSource")
+        .copied()
+        .ok_or_else(|| missing("observationSource"))?;
+    let dot = ctx.string(os, "observationSource")?;
+    let map = toml_string_map(source, os.span(), dot);
+    let pipeline = pipeline::build(dot).map_err(|e| {
+        let file_offset = map
+            .get(e.offset)
+            .or_else(|| map.last())
+            .copied()
+            .unwrap_or(0);
+        ctx.err(file_offset, Some(&e.field), e.message)
+    })?;
+    warnings.extend(pipeline.warnings.iter().cloned());
+
+    const KNOWN: &[&str] = &[
+        "type",
+        "schemaVersion",
+        "name",
+        "externalJobID",
+        "maxTaskDuration",
+        "observationSource",
+        "evmChainID",
+        "gasLimit",
+        "forwardingAllowed",
+        "contractAddress",
+        "minIncomingConfirmations",
+        "requesters",
+        "minContractPaymentLinkJuels",
+    ];
+    for key in fields.keys() {
+        if !KNOWN.contains(key) {
+            warnings.push(format!(
+                "field `{key}` is not used by orakel and was ignored"
+            ));
+        }
+    }
+
+    Ok(JobSpec {
+        job_type,
+        schema_version: 1,
+        name,
+        external_job_id,
+        max_task_duration,
+        direct_request,
+        pipeline: Arc::new(pipeline),
+        source: source.to_owned(),
+        warnings,
+        evm_chain_id,
+        gas_limit,
+        forwarding_allowed,
+    })
+}
+
+fn parse_direct_request(
+    ctx: &Ctx<'_>,
+    fields: &BTreeMap<&str, Field<'_>>,
+) -> Result<DirectRequestSpec, SpecError> {
+    let ca = fields
+        .get("contractAddress")
+        .copied()
+        .ok_or_else(|| ctx.err(0, Some("contractAddress"), "missing required field"))?;
+    let contract_address = ctx.address(ca, "contractAddress")?;
+    let min_incoming_confirmations = match fields.get("minIncomingConfirmations") {
+        Some(v) => ctx.u64(v, "minIncomingConfirmations")?,
+        None => DEFAULT_MIN_INCOMING_CONFIRMATIONS,
+    };
+    let requesters = match fields.get("requesters") {
+        None => Vec::new(),
+        Some(v) => match v.get_ref() {
+            DeValue::Array(items) => items
+                .iter()
+                .map(|item| ctx.address(item, "requesters"))
+                .collect::<Result<Vec<_>, _>>()?,
+            DeValue::String(s) => {
+                // The established format also accepts a comma-separated string.
+                let mut out = Vec::new();
+                let mut offset = string_content_start(v);
+                for part in s.split(',') {
+                    let lead = part.len() - part.trim_start().len();
+                    if !part.trim().is_empty() {
+                        out.push(
+                            parse_address(part)
+                                .map_err(|m| ctx.err(offset + lead, Some("requesters"), m))?,
+                        );
+                    }
+                    offset += part.len() + 1;
+                }
+                out
+            }
+            _ => return Err(ctx.type_err(v, "requesters", "a list of addresses")),
+        },
+    };
+    let min_contract_payment = match fields.get("minContractPaymentLinkJuels") {
+        Some(v) => ctx.u256(v, "minContractPaymentLinkJuels")?,
+        None => U256::ZERO,
+    };
+    Ok(DirectRequestSpec {
+        contract_address,
+        min_incoming_confirmations,
+        requesters,
+        min_contract_payment,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_ids_roundtrip() {
+        let id = Uuid::parse_str("0eec7e1d-d0d2-476c-a1a8-72dfb6633f46").unwrap();
+        let [ascii, raw] = spec_id_forms(&id);
+        assert_eq!(&ascii.as_slice()[..4], b"0eec");
+        assert_eq!(&raw.as_slice()[..2], &[0x0e, 0xec]);
+        assert_eq!(job_id_from_spec_id(ascii), Some(id));
+        assert_eq!(job_id_from_spec_id(raw), Some(id));
+        assert_eq!(job_id_from_spec_id(B256::repeat_byte(0xff)), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("s").is_err());
+        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+    }
+
+    #[test]
+    fn line_index() {
+        let idx = LineIndex::new("ab\ncdé\nx");
+        assert_eq!(idx.position(0), (1, 1));
+        assert_eq!(idx.position(3), (2, 1));
+        assert_eq!(idx.position(7), (2, 4));
+        assert_eq!(idx.position(8), (3, 1));
+        assert_eq!(idx.position(9), (3, 2));
+    }
+
+    #[test]
+    fn string_maps() {
+        let src = "a = \"\"\"\nx\\\"y\\n\"\"\"";
+        let doc = DeTable::parse(src).unwrap();
+        let (_, v) = doc.get_ref().iter().next().unwrap();
+        let DeValue::String(s) = v.get_ref() else {
+            panic!()
+        };
+        let map = toml_string_map(src, v.span(), s);
+        assert_eq!(s.as_ref(), "x\"y\n");
+        assert_eq!(map[0], 8);
+        assert_eq!(map[1], 9);
+        assert_eq!(map[2], 11);
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of orakel-pipeline: spec corpus, end-to-end direct request runs
+//! against a local HTTP server and a capturing transaction sink, runner behaviour and
+//! property tests.
+
+// Test helpers may fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod direct_request;
+mod malformed;
+mod props;
+mod runner;
