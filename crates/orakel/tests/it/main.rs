@@ -1,1 +1,11 @@
-//! End-to-end tests: real anvil, real node processes.
+//! End-to-end tests of the direct-request loop: a real anvil, the real contracts, the source
+//! simulator and orakel nodes running as separate processes of the built `orakel` binary.
+//! They need anvil (`make setup` installs it); without it they fail and say so.
+
+mod harness;
+
+mod cancel;
+mod direct_request;
+mod faults;
+mod restart;
+mod specs;

@@ -1,0 +1,49 @@
+# orakel — the two commands that matter: `make demo` and `make test`.
+# Each installs what it needs first (scripts/setup.sh, idempotent, package registries only).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/contracts/node_modules/.bin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: setup build demo test test-rust test-contracts lint bench fuzz clean help
+
+help:
+	@echo "make demo    local devnet: anvil, contracts, source simulator, 3 nodes, live price requests"
+	@echo "make test    fmt, clippy, artifact check, forge tests, every Rust test (unit, integration, e2e on anvil)"
+	@echo "make bench   load benchmark + gas report -> BENCHMARKS.md, bench/results.json"
+	@echo "make fuzz    run every fuzz target for FUZZ_SECONDS (default 60) each"
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --workspace --locked
+
+demo: setup
+	$(CARGO) build -p orakel --locked
+	./target/debug/orakel devnet $(DEMO_ARGS)
+
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test-contracts: setup
+	scripts/check-artifacts.sh
+	cd contracts && forge fmt --check && forge test
+	cd contracts && forge snapshot --check
+
+test-rust: setup
+	$(CARGO) test --workspace --locked
+
+test: lint test-contracts test-rust
+	@echo "make test: all green"
+
+bench: setup
+	scripts/bench.sh
+
+fuzz: setup
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	$(CARGO) clean
+	rm -rf contracts/out contracts/cache .devnet .devnet-bench

@@ -1,0 +1,76 @@
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use alloy::primitives::{B256, U256};
+use orakel_devnet::{Devnet, DevnetConfig};
+
+pub const PAYMENT: U256 = U256::from_limbs([100_000_000_000_000_000, 0, 0, 0]);
+pub const TIMES: i64 = orakel_devnet::demo::TIMES;
+
+pub struct TestNet {
+    pub devnet: Devnet,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestNet {
+    type Target = Devnet;
+    fn deref(&self) -> &Devnet {
+        &self.devnet
+    }
+}
+
+impl std::ops::DerefMut for TestNet {
+    fn deref_mut(&mut self) -> &mut Devnet {
+        &mut self.devnet
+    }
+}
+
+/// A devnet with `nodes` nodes; `url_jobs` gives each the classic single-URL job instead of
+/// the median job. Sources never fail unless a test asks a fault route.
+pub async fn start(nodes: usize, url_jobs: bool) -> TestNet {
+    assert!(
+        orakel_contracts::anvil::locate().is_some(),
+        "anvil not found: run `make setup` (or set ORAKEL_ANVIL)"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = DevnetConfig::new(dir.path().join("devnet"), PathBuf::from(env!("CARGO_BIN_EXE_orakel")), nodes);
+    cfg.sim = cfg.sim.without_faults();
+    cfg.single_source_job = url_jobs;
+    cfg.poll_interval = Duration::from_millis(100);
+    let devnet = Devnet::start(cfg, |_| {}).await.expect("devnet starts");
+    TestNet { devnet, _dir: dir }
+}
+
+/// The answers a median job may give for `pair` around now (ticks from `since` to now).
+pub fn expected_answers(net: &Devnet, pair: &str, since: SystemTime) -> Vec<U256> {
+    let sim = net.sim.simulator();
+    let first = sim.tick_at(since).saturating_sub(1);
+    let last = sim.tick_at(SystemTime::now());
+    (first..=last).filter_map(|t| orakel_devnet::demo::expected_scaled(net, pair, t)).collect()
+}
+
+pub async fn fulfilled(net: &Devnet, request_id: B256, from: u64) -> orakel_devnet::Fulfilment {
+    net.wait_for_fulfilment(request_id, from, Duration::from_secs(30))
+        .await
+        .expect("reading fulfilments")
+        .unwrap_or_else(|| panic!("request {request_id:#x} not fulfilled within 30 s"))
+}
+
+/// Polls the node API until `f` accepts the JSON at `path`, or panics after `timeout`.
+pub async fn api_until(
+    net: &Devnet,
+    node: usize,
+    path: &str,
+    timeout: Duration,
+    f: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let (status, body) = net.api(&net.nodes[node], reqwest::Method::GET, path, None).await.expect("api call");
+        if status == 200 && f(&body) {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition on {path} not met within {timeout:?}; last: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
