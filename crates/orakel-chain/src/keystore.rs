@@ -17,11 +17,19 @@ pub fn create(path: &Path, password: &str) -> Result<PrivateKeySigner> {
 
 /// Encrypts an existing key (e.g. imported) to `path` (the file must not exist).
 pub fn write(path: &Path, signer: &PrivateKeySigner, password: &str) -> Result<()> {
-    let err = |reason: String| Error::Keystore { path: path.display().to_string(), reason };
+    let err = |reason: String| Error::Keystore {
+        path: path.display().to_string(),
+        reason,
+    };
     if path.exists() {
-        return Err(err("file exists already; refusing to overwrite a key".into()));
+        return Err(err(
+            "file exists already; refusing to overwrite a key".into()
+        ));
     }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&dir).map_err(|e| err(format!("cannot create directory: {e}")))?;
     let name = path
         .file_name()
@@ -37,7 +45,10 @@ pub fn write(path: &Path, signer: &PrivateKeySigner, password: &str) -> Result<(
 /// Decrypts the key at `path`.
 pub fn load(path: &Path, password: &str) -> Result<PrivateKeySigner> {
     if !path.exists() {
-        return Err(Error::Keystore { path: path.display().to_string(), reason: "file not found".into() });
+        return Err(Error::Keystore {
+            path: path.display().to_string(),
+            reason: "file not found".into(),
+        });
     }
     PrivateKeySigner::decrypt_keystore(path, password).map_err(|e| Error::Keystore {
         path: path.display().to_string(),
@@ -51,14 +62,22 @@ pub fn load(path: &Path, password: &str) -> Result<PrivateKeySigner> {
 
 /// Reads the address from a keystore file without decrypting it.
 pub fn address(path: &Path) -> Result<Address> {
-    let err = |reason: String| Error::Keystore { path: path.display().to_string(), reason };
+    let err = |reason: String| Error::Keystore {
+        path: path.display().to_string(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
     let hex = json
         .get("address")
         .and_then(|a| a.as_str())
         .ok_or_else(|| err("no \"address\" field".into()))?;
-    let hex = if hex.starts_with("0x") { hex.to_string() } else { format!("0x{hex}") };
+    let hex = if hex.starts_with("0x") {
+        hex.to_string()
+    } else {
+        format!("0x{hex}")
+    };
     hex.parse().map_err(|e| err(format!("bad address: {e}")))
 }
 
@@ -82,12 +101,21 @@ mod tests {
         let created = create(&path, "correct horse")?;
         let loaded = load(&path, "correct horse")?;
         assert_eq!(created.address(), loaded.address());
-        let wrong = load(&path, "wrong").err().map(|e| e.to_string()).unwrap_or_default();
+        let wrong = load(&path, "wrong")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(wrong.contains("wrong password"), "{wrong}");
         assert!(create(&path, "x").is_err(), "must not overwrite");
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(text.contains("\"crypto\"") || text.contains("\"Crypto\""), "keystore v3 JSON: {text}");
-        assert!(!text.contains(&format!("{:x}", created.to_bytes())), "key must not be stored in clear");
+        assert!(
+            text.contains("\"crypto\"") || text.contains("\"Crypto\""),
+            "keystore v3 JSON: {text}"
+        );
+        assert!(
+            !text.contains(&format!("{:x}", created.to_bytes())),
+            "key must not be stored in clear"
+        );
         Ok(())
     }
 }

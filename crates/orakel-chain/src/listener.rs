@@ -75,14 +75,29 @@ pub struct LogListener;
 
 impl LogListener {
     /// Runs until `cancel` fires. Errors are logged and retried; it never returns early.
-    pub async fn run(rpc: Rpc, store: Store, cfg: ListenerConfig, handler: Arc<dyn LogHandler>, cancel: CancellationToken) {
+    pub async fn run(
+        rpc: Rpc,
+        store: Store,
+        cfg: ListenerConfig,
+        handler: Arc<dyn LogHandler>,
+        cancel: CancellationToken,
+    ) {
         let mut checkpoint: Option<Checkpoint> = None;
         let mut backoff = cfg.poll_interval;
         loop {
             if cancel.is_cancelled() {
                 return;
             }
-            match poll_once(&rpc, &store, &cfg, handler.as_ref(), &mut checkpoint, &cancel).await {
+            match poll_once(
+                &rpc,
+                &store,
+                &cfg,
+                handler.as_ref(),
+                &mut checkpoint,
+                &cancel,
+            )
+            .await
+            {
                 Ok(()) => backoff = cfg.poll_interval,
                 Err(e) => {
                     tracing::warn!(listener = %cfg.name, error = %e, "log poll failed; retrying");
@@ -117,19 +132,28 @@ async fn poll_once(
                 let start = cfg.start_block.unwrap_or(head).min(head);
                 let number = start.saturating_sub(1);
                 let hash = rpc.block_hash(number).await?.unwrap_or_default();
-                Checkpoint { block_number: number, block_hash: format!("{hash:#x}") }
+                Checkpoint {
+                    block_number: number,
+                    block_hash: format!("{hash:#x}"),
+                }
             }
         },
     };
     // Reorg below the checkpoint: rewind and read again.
     if cp.block_number <= head {
-        let canonical = rpc.block_hash(cp.block_number).await?.map(|h| format!("{h:#x}"));
+        let canonical = rpc
+            .block_hash(cp.block_number)
+            .await?
+            .map(|h| format!("{h:#x}"));
         if canonical.as_deref() != Some(cp.block_hash.as_str()) {
             let back = cp.block_number.saturating_sub(cfg.reorg_depth);
             tracing::warn!(listener = %cfg.name, from = cp.block_number, to = back, "checkpoint block was reorged away; rewinding");
             metrics::counter!("orakel_listener_reorgs_total").increment(1);
             let hash = rpc.block_hash(back).await?.unwrap_or_default();
-            cp = Checkpoint { block_number: back, block_hash: format!("{hash:#x}") };
+            cp = Checkpoint {
+                block_number: back,
+                block_hash: format!("{hash:#x}"),
+            };
         }
     }
     let result = catch_up(rpc, cfg, handler, &mut cp, head, cancel).await;
@@ -156,14 +180,31 @@ async fn catch_up(
             // An empty address list would mean "every contract" to eth_getLogs.
             Vec::new()
         } else {
-            let filter = Filter::new().address(addresses).event_signature(topics).from_block(from).to_block(to);
+            let filter = Filter::new()
+                .address(addresses)
+                .event_signature(topics)
+                .from_block(from)
+                .to_block(to);
             rpc.logs(&filter).await?
         };
         logs.retain(|l| !l.removed);
         logs.sort_by_key(|l| (l.block_number.unwrap_or(0), l.log_index.unwrap_or(0)));
         let hash = rpc.block_hash(to).await?.unwrap_or_default();
-        let next = Checkpoint { block_number: to, block_hash: format!("{hash:#x}") };
-        handler.handle(&cfg.name, LogBatch { logs, from_block: from, checkpoint: next.clone(), head }).await?;
+        let next = Checkpoint {
+            block_number: to,
+            block_hash: format!("{hash:#x}"),
+        };
+        handler
+            .handle(
+                &cfg.name,
+                LogBatch {
+                    logs,
+                    from_block: from,
+                    checkpoint: next.clone(),
+                    head,
+                },
+            )
+            .await?;
         *cp = next;
     }
     Ok(())

@@ -32,8 +32,15 @@ pub fn redact_rpc_url(raw: &str) -> String {
         .path_segments()
         .map(|s| {
             s.map(|seg| {
-                let looks_like_key = seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if looks_like_key { "***".to_string() } else { seg.to_string() }
+                let looks_like_key = seg.len() >= 16
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if looks_like_key {
+                    "***".to_string()
+                } else {
+                    seg.to_string()
+                }
             })
             .collect()
         })
@@ -60,7 +67,10 @@ pub struct Rpc {
 impl std::fmt::Debug for Rpc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let urls: Vec<&str> = self.endpoints.iter().map(|e| e.redacted.as_str()).collect();
-        f.debug_struct("Rpc").field("endpoints", &urls).field("chain_id", &self.chain_id).finish()
+        f.debug_struct("Rpc")
+            .field("endpoints", &urls)
+            .field("chain_id", &self.chain_id)
+            .finish()
     }
 }
 
@@ -73,20 +83,38 @@ impl Rpc {
         let mut endpoints = Vec::with_capacity(urls.len());
         for raw in urls {
             let redacted = redact_rpc_url(raw);
-            let url: url::Url =
-                raw.parse().map_err(|e: url::ParseError| Error::BadUrl { url: redacted.clone(), reason: e.to_string() })?;
+            let url: url::Url = raw.parse().map_err(|e: url::ParseError| Error::BadUrl {
+                url: redacted.clone(),
+                reason: e.to_string(),
+            })?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(Error::BadUrl { url: redacted, reason: "only http(s) endpoints are supported".into() });
+                return Err(Error::BadUrl {
+                    url: redacted,
+                    reason: "only http(s) endpoints are supported".into(),
+                });
             }
-            endpoints.push(Endpoint { redacted, provider: RootProvider::new_http(url) });
+            endpoints.push(Endpoint {
+                redacted,
+                provider: RootProvider::new_http(url),
+            });
         }
-        let rpc = Self { endpoints: Arc::new(endpoints), active: Arc::new(AtomicUsize::new(0)), chain_id };
+        let rpc = Self {
+            endpoints: Arc::new(endpoints),
+            active: Arc::new(AtomicUsize::new(0)),
+            chain_id,
+        };
         let mut any_ok = false;
         let mut last = String::new();
         for ep in rpc.endpoints.iter() {
             match ep.provider.get_chain_id().await {
                 Ok(actual) if actual == chain_id => any_ok = true,
-                Ok(actual) => return Err(Error::WrongChain { url: ep.redacted.clone(), expected: chain_id, actual }),
+                Ok(actual) => {
+                    return Err(Error::WrongChain {
+                        url: ep.redacted.clone(),
+                        expected: chain_id,
+                        actual,
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(endpoint = %ep.redacted, error = %e, "rpc endpoint unreachable at start");
                     last = e.to_string();
@@ -94,13 +122,20 @@ impl Rpc {
             }
         }
         if !any_ok {
-            return Err(Error::Rpc { method: "eth_chainId", last });
+            return Err(Error::Rpc {
+                method: "eth_chainId",
+                last,
+            });
         }
         Ok(rpc)
     }
 
     /// Connects, retrying for up to `wait` while no endpoint answers (a chain still starting).
-    pub async fn connect_with_retry(urls: &[String], chain_id: u64, wait: Duration) -> Result<Self> {
+    pub async fn connect_with_retry(
+        urls: &[String],
+        chain_id: u64,
+        wait: Duration,
+    ) -> Result<Self> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             match Self::connect(urls, chain_id).await {
@@ -120,7 +155,10 @@ impl Rpc {
     /// The endpoint calls currently go to (redacted).
     pub fn active_endpoint(&self) -> &str {
         let i = self.active.load(Ordering::Relaxed) % self.endpoints.len().max(1);
-        self.endpoints.get(i).map(|e| e.redacted.as_str()).unwrap_or("")
+        self.endpoints
+            .get(i)
+            .map(|e| e.redacted.as_str())
+            .unwrap_or("")
     }
 
     async fn call<T, F, Fut>(&self, method: &'static str, f: F) -> Result<T>
@@ -133,7 +171,9 @@ impl Rpc {
         let mut last = String::new();
         for k in 0..n {
             let i = (start + k) % n;
-            let Some(ep) = self.endpoints.get(i) else { continue };
+            let Some(ep) = self.endpoints.get(i) else {
+                continue;
+            };
             match f(ep.provider.clone()).await {
                 Ok(v) => {
                     if k != 0 {
@@ -143,7 +183,11 @@ impl Rpc {
                     return Ok(v);
                 }
                 Err(RpcError::ErrorResp(payload)) => {
-                    return Err(Error::RpcResponse { method, code: payload.code, message: payload.message.to_string() });
+                    return Err(Error::RpcResponse {
+                        method,
+                        code: payload.code,
+                        message: payload.message.to_string(),
+                    });
                 }
                 Err(e) => {
                     metrics::counter!("orakel_rpc_errors_total", "method" => method).increment(1);
@@ -156,14 +200,19 @@ impl Rpc {
 
     /// `eth_blockNumber`.
     pub async fn block_number(&self) -> Result<u64> {
-        self.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await
+        self.call(
+            "eth_blockNumber",
+            |p| async move { p.get_block_number().await },
+        )
+        .await
     }
 
     /// Hash of the canonical block at `number`, if it exists.
     pub async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
         let block = self
             .call("eth_getBlockByNumber", |p| async move {
-                p.get_block_by_number(BlockNumberOrTag::Number(number)).await
+                p.get_block_by_number(BlockNumberOrTag::Number(number))
+                    .await
             })
             .await?;
         Ok(block.map(|b| b.header.hash))
@@ -172,14 +221,22 @@ impl Rpc {
     /// Base fee of the latest block (0 before London).
     pub async fn latest_base_fee(&self) -> Result<u128> {
         let block = self
-            .call("eth_getBlockByNumber", |p| async move { p.get_block_by_number(BlockNumberOrTag::Latest).await })
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(BlockNumberOrTag::Latest).await
+            })
             .await?;
-        Ok(block.and_then(|b| b.header.base_fee_per_gas).map(u128::from).unwrap_or(0))
+        Ok(block
+            .and_then(|b| b.header.base_fee_per_gas)
+            .map(u128::from)
+            .unwrap_or(0))
     }
 
     /// `eth_maxPriorityFeePerGas`.
     pub async fn max_priority_fee(&self) -> Result<u128> {
-        self.call("eth_maxPriorityFeePerGas", |p| async move { p.get_max_priority_fee_per_gas().await }).await
+        self.call("eth_maxPriorityFeePerGas", |p| async move {
+            p.get_max_priority_fee_per_gas().await
+        })
+        .await
     }
 
     /// `eth_getLogs`.
@@ -193,14 +250,18 @@ impl Rpc {
 
     /// Nonce count of `address` including pending transactions.
     pub async fn pending_nonce(&self, address: Address) -> Result<u64> {
-        self.call("eth_getTransactionCount", |p| async move { p.get_transaction_count(address).pending().await })
-            .await
+        self.call("eth_getTransactionCount", |p| async move {
+            p.get_transaction_count(address).pending().await
+        })
+        .await
     }
 
     /// Nonce count of `address` in the latest block (mined transactions only).
     pub async fn mined_nonce(&self, address: Address) -> Result<u64> {
-        self.call("eth_getTransactionCount", |p| async move { p.get_transaction_count(address).latest().await })
-            .await
+        self.call("eth_getTransactionCount", |p| async move {
+            p.get_transaction_count(address).latest().await
+        })
+        .await
     }
 
     /// `eth_sendRawTransaction`; returns the hash.
@@ -208,14 +269,20 @@ impl Rpc {
         let raw = Bytes::copy_from_slice(raw);
         self.call("eth_sendRawTransaction", |p| {
             let raw = raw.clone();
-            async move { p.raw_request::<_, B256>("eth_sendRawTransaction".into(), (raw,)).await }
+            async move {
+                p.raw_request::<_, B256>("eth_sendRawTransaction".into(), (raw,))
+                    .await
+            }
         })
         .await
     }
 
     /// `eth_getTransactionReceipt`.
     pub async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
-        self.call("eth_getTransactionReceipt", |p| async move { p.get_transaction_receipt(hash).await }).await
+        self.call("eth_getTransactionReceipt", |p| async move {
+            p.get_transaction_receipt(hash).await
+        })
+        .await
     }
 }
 
@@ -225,10 +292,22 @@ mod tests {
 
     #[test]
     fn redacts_keys_in_urls() {
-        assert_eq!(redact_rpc_url("https://mainnet.example.io/v3/0123456789abcdef0123"), "https://mainnet.example.io/v3/***");
-        assert_eq!(redact_rpc_url("http://user:pw@host:8545/"), "http://***@host:8545/");
-        assert_eq!(redact_rpc_url("https://rpc.example/?apikey=secret"), "https://rpc.example/?***");
-        assert_eq!(redact_rpc_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545/");
+        assert_eq!(
+            redact_rpc_url("https://mainnet.example.io/v3/0123456789abcdef0123"),
+            "https://mainnet.example.io/v3/***"
+        );
+        assert_eq!(
+            redact_rpc_url("http://user:pw@host:8545/"),
+            "http://***@host:8545/"
+        );
+        assert_eq!(
+            redact_rpc_url("https://rpc.example/?apikey=secret"),
+            "https://rpc.example/?***"
+        );
+        assert_eq!(
+            redact_rpc_url("http://127.0.0.1:8545"),
+            "http://127.0.0.1:8545/"
+        );
         assert_eq!(redact_rpc_url("not a url"), "<unparseable url>");
     }
 }

@@ -97,7 +97,9 @@ pub struct TxManager {
 
 impl std::fmt::Debug for TxManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TxManager").field("address", &self.inner.address).finish_non_exhaustive()
+        f.debug_struct("TxManager")
+            .field("address", &self.inner.address)
+            .finish_non_exhaustive()
     }
 }
 
@@ -135,7 +137,9 @@ impl TxManager {
         let address = signer.address();
         let address_hex = format!("{address:#x}");
         let chain_nonce = rpc.pending_nonce(address).await?;
-        let next = store.sync_nonce(&address_hex, rpc.chain_id(), chain_nonce).await?;
+        let next = store
+            .sync_nonce(&address_hex, rpc.chain_id(), chain_nonce)
+            .await?;
         tracing::info!(address = %address_hex, chain_nonce, next_nonce = next, "transaction manager ready");
         let inner = Arc::new(Inner {
             rpc,
@@ -184,13 +188,23 @@ impl TxManager {
         }
         let (max_fee, tip) = self.current_fees().await;
         let hash = self.sign_store_send(&row, max_fee, tip).await?;
-        Ok(TxSubmission { tx_id: row.id, tx_hash: Some(hash), nonce: row.nonce, created: true })
+        Ok(TxSubmission {
+            tx_id: row.id,
+            tx_hash: Some(hash),
+            nonce: row.nonce,
+            created: true,
+        })
     }
 
     async fn describe_existing(&self, row: EthTxRow) -> Result<TxSubmission> {
         let attempts = self.inner.store.attempts(row.id).await?;
         let hash = attempts.last().and_then(|a| a.tx_hash.parse().ok());
-        Ok(TxSubmission { tx_id: row.id, tx_hash: hash, nonce: row.nonce, created: false })
+        Ok(TxSubmission {
+            tx_id: row.id,
+            tx_hash: hash,
+            nonce: row.nonce,
+            created: false,
+        })
     }
 
     async fn current_fees(&self) -> (u128, u128) {
@@ -199,22 +213,29 @@ impl TxManager {
             Some(f) => f,
             None => {
                 let base = inner.rpc.latest_base_fee().await.unwrap_or(1_000_000_000);
-                let tip = inner.rpc.max_priority_fee().await.unwrap_or(inner.cfg.default_priority_fee);
+                let tip = inner
+                    .rpc
+                    .max_priority_fee()
+                    .await
+                    .unwrap_or(inner.cfg.default_priority_fee);
                 inner.fees.set(base, tip);
                 (base, tip)
             }
         };
-        let max_fee = base.saturating_mul(2).saturating_add(tip).min(inner.cfg.max_fee_cap);
+        let max_fee = base
+            .saturating_mul(2)
+            .saturating_add(tip)
+            .min(inner.cfg.max_fee_cap);
         (max_fee, tip.min(max_fee))
     }
 
     /// Signs an attempt at the given fees, stores it, broadcasts it. Returns its hash.
     async fn sign_store_send(&self, row: &EthTxRow, max_fee: u128, tip: u128) -> Result<B256> {
         let inner = &self.inner;
-        let to: Address = row
-            .to_address
-            .parse()
-            .map_err(|e| Error::Rejected { key: row.idempotency_key.clone(), reason: format!("bad recipient: {e}") })?;
+        let to: Address = row.to_address.parse().map_err(|e| Error::Rejected {
+            key: row.idempotency_key.clone(),
+            reason: format!("bad recipient: {e}"),
+        })?;
         let mut tx = TxEip1559 {
             chain_id: row.chain_id,
             nonce: row.nonce,
@@ -226,7 +247,10 @@ impl TxManager {
             access_list: Default::default(),
             input: Bytes::from(row.data.clone()),
         };
-        let signature = inner.signer.sign_transaction_sync(&mut tx).map_err(|e| Error::Signing(e.to_string()))?;
+        let signature = inner
+            .signer
+            .sign_transaction_sync(&mut tx)
+            .map_err(|e| Error::Signing(e.to_string()))?;
         let signed = tx.into_signed(signature);
         let hash = *signed.hash();
         let raw = TxEnvelope::from(signed).encoded_2718();
@@ -296,10 +320,21 @@ impl TxManager {
             if row.nonce < mined_nonce {
                 let mut found = false;
                 for attempt in attempts.iter().rev() {
-                    let Ok(hash) = attempt.tx_hash.parse::<B256>() else { continue };
+                    let Ok(hash) = attempt.tx_hash.parse::<B256>() else {
+                        continue;
+                    };
                     if let Some(receipt) = inner.rpc.receipt(hash).await? {
                         let block = receipt.block_number.unwrap_or(0);
-                        inner.store.mark_mined(row.id, &attempt.tx_hash, block, receipt.gas_used, receipt.status()).await?;
+                        inner
+                            .store
+                            .mark_mined(
+                                row.id,
+                                &attempt.tx_hash,
+                                block,
+                                receipt.gas_used,
+                                receipt.status(),
+                            )
+                            .await?;
                         metrics::counter!("orakel_txm_mined_total", "status" => if receipt.status() { "ok" } else { "reverted" })
                             .increment(1);
                         if !receipt.status() {
@@ -321,9 +356,13 @@ impl TxManager {
                     let (max_fee, tip) = self.current_fees().await;
                     self.sign_store_send(&row, max_fee, tip).await?;
                 }
-                Some(last) if row.state == EthTxState::Unbroadcast => self.broadcast(&row, &last.raw).await,
+                Some(last) if row.state == EthTxState::Unbroadcast => {
+                    self.broadcast(&row, &last.raw).await
+                }
                 Some(last) => {
-                    let age = Duration::from_micros(u64::try_from(now_micros() - last.created_at).unwrap_or(0));
+                    let age = Duration::from_micros(
+                        u64::try_from(now_micros() - last.created_at).unwrap_or(0),
+                    );
                     if age >= inner.cfg.bump_after {
                         self.bump(&row, last).await?;
                     }
@@ -339,13 +378,27 @@ impl TxManager {
         let old_tip: u128 = last.max_priority_fee_per_gas.parse().unwrap_or(0);
         let (market_fee, market_tip) = self.current_fees().await;
         let cap = self.inner.cfg.max_fee_cap;
-        let fee = (old_fee.saturating_mul(100 + pct) / 100 + 1).max(market_fee).min(cap);
-        let tip = (old_tip.saturating_mul(100 + pct) / 100 + 1).max(market_tip).min(fee);
+        let fee = (old_fee.saturating_mul(100 + pct) / 100 + 1)
+            .max(market_fee)
+            .min(cap);
+        let tip = (old_tip.saturating_mul(100 + pct) / 100 + 1)
+            .max(market_tip)
+            .min(fee);
         if fee <= old_fee {
-            tracing::warn!(tx = row.id, fee, "transaction stuck at the fee cap; not bumping further");
+            tracing::warn!(
+                tx = row.id,
+                fee,
+                "transaction stuck at the fee cap; not bumping further"
+            );
             return Ok(());
         }
-        tracing::info!(tx = row.id, nonce = row.nonce, old_fee, fee, "bumping stuck transaction");
+        tracing::info!(
+            tx = row.id,
+            nonce = row.nonce,
+            old_fee,
+            fee,
+            "bumping stuck transaction"
+        );
         metrics::counter!("orakel_txm_bumps_total").increment(1);
         self.sign_store_send(row, fee, tip).await?;
         Ok(())

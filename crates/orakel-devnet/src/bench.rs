@@ -20,7 +20,8 @@ use crate::process::rss_mib;
 use crate::{Devnet, Error, Result};
 
 /// anvil's second default account: the load generator's key (development only).
-pub const ANVIL_SECOND_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub const ANVIL_SECOND_KEY: &str =
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// Load settings.
 #[derive(Debug, Clone)]
@@ -63,21 +64,41 @@ fn chain_err(e: impl std::fmt::Display) -> Error {
 /// Reads a quantile of a Prometheus summary from exposition text.
 pub fn summary_quantile(text: &str, metric: &str, quantile: &str) -> Option<f64> {
     let prefix = format!("{metric}{{quantile=\"{quantile}\"}}");
-    text.lines().find_map(|l| l.strip_prefix(&prefix).and_then(|rest| rest.trim().parse().ok()))
+    text.lines().find_map(|l| {
+        l.strip_prefix(&prefix)
+            .and_then(|rest| rest.trim().parse().ok())
+    })
 }
 
 /// Runs the load against node 0 of `devnet`.
-pub async fn run(devnet: &Devnet, opts: &BenchOptions, mut say: impl FnMut(&str)) -> Result<BenchReport> {
-    let node = devnet.nodes.first().ok_or_else(|| Error::Setup("bench needs one node".into()))?;
-    let pid = node.process.pid().ok_or_else(|| Error::Setup("node not running".into()))?;
+pub async fn run(
+    devnet: &Devnet,
+    opts: &BenchOptions,
+    mut say: impl FnMut(&str),
+) -> Result<BenchReport> {
+    let node = devnet
+        .nodes
+        .first()
+        .ok_or_else(|| Error::Setup("bench needs one node".into()))?;
+    let pid = node
+        .process
+        .pid()
+        .ok_or_else(|| Error::Setup("node not running".into()))?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = rss_mib(pid).unwrap_or(0.0);
     say(&format!("idle node RSS {rss_idle:.1} MiB"));
 
-    let signer: PrivateKeySigner = ANVIL_SECOND_KEY.parse().map_err(|e| Error::Setup(format!("load key: {e}")))?;
+    let signer: PrivateKeySigner = ANVIL_SECOND_KEY
+        .parse()
+        .map_err(|e| Error::Setup(format!("load key: {e}")))?;
     let from = signer.address();
     let chain_id = devnet.provider.get_chain_id().await.map_err(chain_err)?;
-    let mut nonce = devnet.provider.get_transaction_count(from).pending().await.map_err(chain_err)?;
+    let mut nonce = devnet
+        .provider
+        .get_transaction_count(from)
+        .pending()
+        .await
+        .map_err(chain_err)?;
     let total = (f64::from(opts.rate) * opts.duration.as_secs_f64()).round() as usize;
     let pairs = ["ETH-USD", "BTC-USD", "LINK-USD"];
     let mut raws = Vec::with_capacity(total);
@@ -99,11 +120,18 @@ pub async fn run(devnet: &Devnet, opts: &BenchOptions, mut say: impl FnMut(&str)
             access_list: Default::default(),
             input: Bytes::from(call.abi_encode()),
         };
-        let sig = signer.sign_transaction_sync(&mut tx).map_err(|e| Error::Setup(e.to_string()))?;
-        raws.push(Bytes::from(TxEnvelope::from(tx.into_signed(sig)).encoded_2718()));
+        let sig = signer
+            .sign_transaction_sync(&mut tx)
+            .map_err(|e| Error::Setup(e.to_string()))?;
+        raws.push(Bytes::from(
+            TxEnvelope::from(tx.into_signed(sig)).encoded_2718(),
+        ));
         nonce += 1;
     }
-    say(&format!("offering {} requests/s for {:?} ({total} pre-signed requests)", opts.rate, opts.duration));
+    say(&format!(
+        "offering {} requests/s for {:?} ({total} pre-signed requests)",
+        opts.rate, opts.duration
+    ));
 
     let start_block = devnet.block_number().await?;
     let provider = devnet.provider.clone();
@@ -116,11 +144,18 @@ pub async fn run(devnet: &Devnet, opts: &BenchOptions, mut say: impl FnMut(&str)
             for (i, raw) in raws.into_iter().enumerate() {
                 let due = t0 + Duration::from_secs_f64(i as f64 / rate);
                 tokio::time::sleep_until(due.into()).await;
-                let Ok(permit) = gate.clone().acquire_owned().await else { break };
+                let Ok(permit) = gate.clone().acquire_owned().await else {
+                    break;
+                };
                 let provider = provider.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let _ = provider.raw_request::<_, serde_json::Value>("eth_sendRawTransaction".into(), (raw,)).await;
+                    let _ = provider
+                        .raw_request::<_, serde_json::Value>(
+                            "eth_sendRawTransaction".into(),
+                            (raw,),
+                        )
+                        .await;
                 });
             }
         })
@@ -148,7 +183,9 @@ pub async fn run(devnet: &Devnet, opts: &BenchOptions, mut say: impl FnMut(&str)
         }
         if fulfilled_at_end.is_none() && elapsed >= opts.duration {
             fulfilled_at_end = Some((fulfilled, elapsed));
-            say(&format!("window over: {fulfilled} fulfilled so far; draining"));
+            say(&format!(
+                "window over: {fulfilled} fulfilled so far; draining"
+            ));
         }
         if fulfilled_at_end.is_some() && (fulfilled >= total || elapsed >= drain_limit) {
             break;
@@ -166,10 +203,16 @@ pub async fn run(devnet: &Devnet, opts: &BenchOptions, mut say: impl FnMut(&str)
         .bearer_auth(devnet.api_token(node))
         .send()
         .await
-        .map_err(|e| Error::Api { url: metrics_url.clone(), message: e.to_string() })?
+        .map_err(|e| Error::Api {
+            url: metrics_url.clone(),
+            message: e.to_string(),
+        })?
         .text()
         .await
-        .map_err(|e| Error::Api { url: metrics_url.clone(), message: e.to_string() })?;
+        .map_err(|e| Error::Api {
+            url: metrics_url.clone(),
+            message: e.to_string(),
+        })?;
     let metric = "orakel_request_to_broadcast_seconds";
     let p50 = summary_quantile(&text, metric, "0.5").unwrap_or(f64::NAN) * 1000.0;
     let p99 = summary_quantile(&text, metric, "0.99").unwrap_or(f64::NAN) * 1000.0;
@@ -192,7 +235,8 @@ mod tests {
 
     #[test]
     fn reads_summary_quantiles() {
-        let text = "# TYPE x summary\nx{quantile=\"0.5\"} 0.0021\nx{quantile=\"0.99\"} 0.0105\nx_sum 1\n";
+        let text =
+            "# TYPE x summary\nx{quantile=\"0.5\"} 0.0021\nx{quantile=\"0.99\"} 0.0105\nx_sum 1\n";
         assert_eq!(summary_quantile(text, "x", "0.5"), Some(0.0021));
         assert_eq!(summary_quantile(text, "x", "0.99"), Some(0.0105));
         assert_eq!(summary_quantile(text, "x", "0.9"), None);

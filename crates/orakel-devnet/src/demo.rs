@@ -74,7 +74,10 @@ impl DemoSummary {
     }
     /// Answers equal to the sources' median.
     pub fn correct(&self) -> usize {
-        self.requests.iter().filter(|r| r.correct == Some(true)).count()
+        self.requests
+            .iter()
+            .filter(|r| r.correct == Some(true))
+            .count()
     }
     /// True when every request was answered correctly.
     pub fn success(&self) -> bool {
@@ -88,14 +91,20 @@ pub fn unscale(v: U256) -> String {
     s.normalized().to_string()
 }
 
-fn expected_scaled(devnet: &Devnet, pair: &str, tick: u64) -> Option<U256> {
+/// The simulator's median for `pair` in `tick`, scaled by [`TIMES`].
+pub fn expected_scaled(devnet: &Devnet, pair: &str, tick: u64) -> Option<U256> {
     let median = devnet.sim.simulator().expected_median(pair, tick)?;
     let scaled = (median * BigDecimal::from(TIMES)).with_scale(0);
     U256::from_str(&scaled.to_string()).ok()
 }
 
 /// Runs the demo; `say` receives each line to print.
-pub async fn run(devnet: &Devnet, opts: &DemoOptions, cancel: &CancellationToken, mut say: impl FnMut(&str)) -> Result<DemoSummary> {
+pub async fn run(
+    devnet: &Devnet,
+    opts: &DemoOptions,
+    cancel: &CancellationToken,
+    mut say: impl FnMut(&str),
+) -> Result<DemoSummary> {
     let pairs: Vec<String> = devnet.sim.simulator().pairs().map(str::to_string).collect();
     let mut tracked: Vec<Tracked> = Vec::new();
     let mut by_id: HashMap<B256, usize> = HashMap::new();
@@ -114,14 +123,29 @@ pub async fn run(devnet: &Devnet, opts: &DemoOptions, cancel: &CancellationToken
         if tracked.len() < opts.requests && Instant::now() >= next_send {
             let n = tracked.len() + 1;
             let node = (n - 1) % devnet.nodes.len().max(1);
-            let pair = pairs.get((n - 1) % pairs.len().max(1)).cloned().unwrap_or_default();
+            let pair = pairs
+                .get((n - 1) % pairs.len().max(1))
+                .cloned()
+                .unwrap_or_default();
             let sent = Instant::now();
             let sent_at = SystemTime::now();
             match devnet.request_price(node, &pair, TIMES, opts.payment).await {
                 Ok(req) => {
-                    say(&format!("→ #{n:<3} {pair:<9} asked node-{node}  request {}…", &format!("{:#x}", req.request_id)[..12]));
+                    say(&format!(
+                        "→ #{n:<3} {pair:<9} asked node-{node}  request {}…",
+                        &format!("{:#x}", req.request_id)[..12]
+                    ));
                     by_id.insert(req.request_id, tracked.len());
-                    tracked.push(Tracked { n, node, pair, request_id: req.request_id, sent, sent_at, answer: None, correct: None });
+                    tracked.push(Tracked {
+                        n,
+                        node,
+                        pair,
+                        request_id: req.request_id,
+                        sent,
+                        sent_at,
+                        answer: None,
+                        correct: None,
+                    });
                 }
                 Err(e) => say(&format!("✗ #{n:<3} {pair:<9} request failed: {e}")),
             }
@@ -132,8 +156,12 @@ pub async fn run(devnet: &Devnet, opts: &DemoOptions, cancel: &CancellationToken
         let head = devnet.block_number().await?;
         if head >= scanned {
             for f in devnet.fulfilments(scanned, Some(head)).await? {
-                let Some(&i) = by_id.get(&f.request_id) else { continue };
-                let Some(t) = tracked.get_mut(i) else { continue };
+                let Some(&i) = by_id.get(&f.request_id) else {
+                    continue;
+                };
+                let Some(t) = tracked.get_mut(i) else {
+                    continue;
+                };
                 if t.answer.is_some() {
                     continue;
                 }
@@ -141,14 +169,22 @@ pub async fn run(devnet: &Devnet, opts: &DemoOptions, cancel: &CancellationToken
                 let sim = devnet.sim.simulator();
                 let first = sim.tick_at(t.sent_at).saturating_sub(1);
                 let last = sim.tick_at(SystemTime::now());
-                let expected: Vec<U256> = (first..=last).filter_map(|tick| expected_scaled(devnet, &t.pair, tick)).collect();
+                let expected: Vec<U256> = (first..=last)
+                    .filter_map(|tick| expected_scaled(devnet, &t.pair, tick))
+                    .collect();
                 let correct = expected.contains(&f.value);
                 t.answer = Some((f.value, latency));
                 t.correct = Some(correct);
                 let verdict = if correct {
                     "= median of the sources ✓".to_string()
                 } else {
-                    format!("≠ sources' median {} ✗", expected.last().map(|v| unscale(*v)).unwrap_or_else(|| "?".into()))
+                    format!(
+                        "≠ sources' median {} ✗",
+                        expected
+                            .last()
+                            .map(|v| unscale(*v))
+                            .unwrap_or_else(|| "?".into())
+                    )
                 };
                 say(&format!(
                     "✓ #{:<3} {:<9} node-{} answered {:>16}  {verdict}  {:>5} ms (block {})",
@@ -176,14 +212,21 @@ pub async fn run(devnet: &Devnet, opts: &DemoOptions, cancel: &CancellationToken
             () = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
     }
-    Ok(DemoSummary { requests: tracked, interrupted })
+    Ok(DemoSummary {
+        requests: tracked,
+        interrupted,
+    })
 }
 
 /// Summary lines for a finished demo.
 pub fn summary_lines(devnet: &Devnet, summary: &DemoSummary) -> Vec<String> {
     let mut lines = Vec::new();
     let total = summary.requests.len();
-    let mut lat: Vec<u128> = summary.requests.iter().filter_map(|r| r.answer.map(|(_, l)| l.as_millis())).collect();
+    let mut lat: Vec<u128> = summary
+        .requests
+        .iter()
+        .filter_map(|r| r.answer.map(|(_, l)| l.as_millis()))
+        .collect();
     lat.sort_unstable();
     let pct = |p: f64| -> u128 {
         if lat.is_empty() {
@@ -199,10 +242,22 @@ pub fn summary_lines(devnet: &Devnet, summary: &DemoSummary) -> Vec<String> {
         summary.fulfilled(),
         summary.correct()
     ));
-    lines.push(format!("latency request → answer on chain: p50 {} ms, p95 {} ms, max {} ms", pct(0.5), pct(0.95), pct(1.0)));
+    lines.push(format!(
+        "latency request → answer on chain: p50 {} ms, p95 {} ms, max {} ms",
+        pct(0.5),
+        pct(0.95),
+        pct(1.0)
+    ));
     for node in &devnet.nodes {
-        let answered = summary.requests.iter().filter(|r| r.node == node.index && r.answer.is_some()).count();
-        lines.push(format!("node-{}  {:#x}  answered {answered}", node.index, node.process.address));
+        let answered = summary
+            .requests
+            .iter()
+            .filter(|r| r.node == node.index && r.answer.is_some())
+            .count();
+        lines.push(format!(
+            "node-{}  {:#x}  answered {answered}",
+            node.index, node.process.address
+        ));
     }
     let s = devnet.sim.stats();
     lines.push(format!(
@@ -217,6 +272,10 @@ pub fn summary_lines(devnet: &Devnet, summary: &DemoSummary) -> Vec<String> {
     if summary.interrupted {
         lines.push("interrupted by Ctrl-C".into());
     }
-    lines.push(if summary.success() { "RESULT: ok".into() } else { "RESULT: FAILED".into() });
+    lines.push(if summary.success() {
+        "RESULT: ok".into()
+    } else {
+        "RESULT: FAILED".into()
+    });
     lines
 }

@@ -17,7 +17,8 @@ use crate::{Error, Result};
 
 /// Private key of anvil's first default account (a well-known development key; it holds
 /// test ether on every fresh anvil and must never be used on a real chain).
-pub const ANVIL_DEFAULT_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub const ANVIL_DEFAULT_KEY: &str =
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 /// How to set up a devnet.
 #[derive(Debug, Clone)]
@@ -138,7 +139,10 @@ pub struct Devnet {
 
 impl std::fmt::Debug for Devnet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Devnet").field("rpc_url", &self.rpc_url).field("nodes", &self.nodes.len()).finish()
+        f.debug_struct("Devnet")
+            .field("rpc_url", &self.rpc_url)
+            .field("nodes", &self.nodes.len())
+            .finish()
     }
 }
 
@@ -162,11 +166,15 @@ impl Devnet {
     /// starts the process and registers its job.
     pub async fn start(cfg: DevnetConfig, mut progress: impl FnMut(&str)) -> Result<Self> {
         if !cfg.keep && cfg.root.exists() {
-            std::fs::remove_dir_all(&cfg.root)
-                .map_err(|e| Error::Io { what: format!("clearing {}", cfg.root.display()), source: e })?;
+            std::fs::remove_dir_all(&cfg.root).map_err(|e| Error::Io {
+                what: format!("clearing {}", cfg.root.display()),
+                source: e,
+            })?;
         }
-        std::fs::create_dir_all(&cfg.root)
-            .map_err(|e| Error::Io { what: format!("creating {}", cfg.root.display()), source: e })?;
+        std::fs::create_dir_all(&cfg.root).map_err(|e| Error::Io {
+            what: format!("creating {}", cfg.root.display()),
+            source: e,
+        })?;
 
         let (anvil, rpc_url) = match &cfg.rpc_url {
             Some(url) => (None, url.clone()),
@@ -175,17 +183,30 @@ impl Devnet {
                     Error::Setup("anvil not found: run `make setup` (or set ORAKEL_ANVIL, or pass --rpc-url)".into())
                 })?;
                 let anvil = Anvil::start(&bin, cfg.chain_id, &cfg.root.join("anvil.log")).await?;
-                progress(&format!("chain     anvil at {} (chain id {})", anvil.url, cfg.chain_id));
+                progress(&format!(
+                    "chain     anvil at {} (chain id {})",
+                    anvil.url, cfg.chain_id
+                ));
                 let url = anvil.url.clone();
                 (Some(anvil), url)
             }
         };
 
-        let key = cfg.deployer_key.clone().unwrap_or_else(|| ANVIL_DEFAULT_KEY.to_string());
-        let signer: PrivateKeySigner = key.parse().map_err(|e| Error::Setup(format!("deployer key: {e}")))?;
+        let key = cfg
+            .deployer_key
+            .clone()
+            .unwrap_or_else(|| ANVIL_DEFAULT_KEY.to_string());
+        let signer: PrivateKeySigner = key
+            .parse()
+            .map_err(|e| Error::Setup(format!("deployer key: {e}")))?;
         let deployer = signer.address();
-        let url: reqwest::Url = rpc_url.parse().map_err(|e| Error::Setup(format!("rpc url: {e}")))?;
-        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
+        let url: reqwest::Url = rpc_url
+            .parse()
+            .map_err(|e| Error::Setup(format!("rpc url: {e}")))?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(url)
+            .erased();
 
         let link = deploy::deploy_link_token(&provider, deployer, deployer).await?;
         progress(&format!("contracts LINK token {link:#x}"));
@@ -201,7 +222,16 @@ impl Devnet {
             cfg.sim.tick
         ));
 
-        let mut devnet = Self { cfg, anvil, rpc_url, provider, deployer, link, nodes: Vec::new(), sim };
+        let mut devnet = Self {
+            cfg,
+            anvil,
+            rpc_url,
+            provider,
+            deployer,
+            link,
+            nodes: Vec::new(),
+            sim,
+        };
         for index in 0..devnet.cfg.nodes {
             let node = devnet.add_node(index).await?;
             progress(&format!(
@@ -251,15 +281,31 @@ impl Devnet {
         if !receipt.status() {
             return Err(Error::Chain(format!("funding node-{index} reverted")));
         }
-        let oracle = deploy::deploy_oracle(&self.provider, self.deployer, self.link, self.deployer).await?;
-        deploy::set_authorized_senders(&self.provider, self.deployer, oracle, &[init.address]).await?;
-        let consumer = deploy::deploy_price_consumer(&self.provider, self.deployer, self.link, oracle).await?;
-        deploy::transfer_link(&self.provider, self.deployer, self.link, consumer, cfg.consumer_funding).await?;
+        let oracle =
+            deploy::deploy_oracle(&self.provider, self.deployer, self.link, self.deployer).await?;
+        deploy::set_authorized_senders(&self.provider, self.deployer, oracle, &[init.address])
+            .await?;
+        let consumer =
+            deploy::deploy_price_consumer(&self.provider, self.deployer, self.link, oracle).await?;
+        deploy::transfer_link(
+            &self.provider,
+            self.deployer,
+            self.link,
+            consumer,
+            cfg.consumer_funding,
+        )
+        .await?;
 
-        let process = NodeProcess::spawn(&cfg.exe, &root, &password_file, api_addr, init.address).await?;
+        let process =
+            NodeProcess::spawn(&cfg.exe, &root, &password_file, api_addr, init.address).await?;
         let job_id = Uuid::new_v4();
         let job_spec = if cfg.single_source_job {
-            crate::spec::url_job(&format!("devnet-url-{index}"), job_id, oracle, crate::spec::Fulfil::Word)
+            crate::spec::url_job(
+                &format!("devnet-url-{index}"),
+                job_id,
+                oracle,
+                crate::spec::Fulfil::Word,
+            )
         } else {
             crate::spec::median_price_job(
                 &format!("devnet-median-price-{index}"),
@@ -272,16 +318,29 @@ impl Devnet {
                 crate::spec::Fulfil::Word,
             )
         };
-        std::fs::write(root.join("job.toml"), &job_spec)
-            .map_err(|e| Error::Io { what: "writing job.toml".into(), source: e })?;
-        let node = DevnetNode { index, process, oracle, consumer, job_id, spec_id: spec_id_of(&job_id), job_spec };
+        std::fs::write(root.join("job.toml"), &job_spec).map_err(|e| Error::Io {
+            what: "writing job.toml".into(),
+            source: e,
+        })?;
+        let node = DevnetNode {
+            index,
+            process,
+            oracle,
+            consumer,
+            job_id,
+            spec_id: spec_id_of(&job_id),
+            job_spec,
+        };
         self.create_job(&node, &node.job_spec).await?;
         Ok(node)
     }
 
     /// The API token of a node.
     pub fn api_token(&self, node: &DevnetNode) -> String {
-        std::fs::read_to_string(node.process.root.join("api-token")).unwrap_or_default().trim().to_string()
+        std::fs::read_to_string(node.process.root.join("api-token"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     }
 
     /// Calls a node's API; returns status and JSON body.
@@ -293,32 +352,64 @@ impl Devnet {
         body: Option<String>,
     ) -> Result<(u16, serde_json::Value)> {
         let url = format!("{}{path}", node.process.api_url);
-        let mut req = reqwest::Client::new().request(method, &url).bearer_auth(self.api_token(node));
+        let mut req = reqwest::Client::new()
+            .request(method, &url)
+            .bearer_auth(self.api_token(node));
         if let Some(body) = body {
             req = req.header("content-type", "application/toml").body(body);
         }
-        let resp = req.send().await.map_err(|e| Error::Api { url: url.clone(), message: e.to_string() })?;
+        let resp = req.send().await.map_err(|e| Error::Api {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| Error::Api { url: url.clone(), message: e.to_string() })?;
+        let text = resp.text().await.map_err(|e| Error::Api {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         Ok((status, json))
     }
 
     /// Registers a job spec on a node; fails with the node's error message if rejected.
     pub async fn create_job(&self, node: &DevnetNode, spec: &str) -> Result<serde_json::Value> {
-        let (status, body) = self.api(node, reqwest::Method::POST, "/v2/jobs", Some(spec.to_string())).await?;
+        let (status, body) = self
+            .api(
+                node,
+                reqwest::Method::POST,
+                "/v2/jobs",
+                Some(spec.to_string()),
+            )
+            .await?;
         if status != 201 {
-            return Err(Error::Api { url: format!("{}/v2/jobs", node.process.api_url), message: body.to_string() });
+            return Err(Error::Api {
+                url: format!("{}/v2/jobs", node.process.api_url),
+                message: body.to_string(),
+            });
         }
         Ok(body)
     }
 
     /// Asks node `index`'s consumer for `pair`, scaled by `times`, paying `payment` juels.
-    pub async fn request_price(&self, index: usize, pair: &str, times: i64, payment: U256) -> Result<SentRequest> {
-        let node = self.nodes.get(index).ok_or_else(|| Error::Setup(format!("no node {index}")))?;
+    pub async fn request_price(
+        &self,
+        index: usize,
+        pair: &str,
+        times: i64,
+        payment: U256,
+    ) -> Result<SentRequest> {
+        let node = self
+            .nodes
+            .get(index)
+            .ok_or_else(|| Error::Setup(format!("no node {index}")))?;
         let consumer = PriceConsumer::new(node.consumer, &self.provider);
         let receipt = consumer
-            .requestPrice(node.spec_id, pair.to_string(), alloy::primitives::I256::try_from(times).unwrap_or_default(), payment)
+            .requestPrice(
+                node.spec_id,
+                pair.to_string(),
+                alloy::primitives::I256::try_from(times).unwrap_or_default(),
+                payment,
+            )
             .from(self.deployer)
             .send()
             .await
@@ -333,15 +424,26 @@ impl Devnet {
             .inner
             .logs()
             .iter()
-            .find_map(|l| PriceConsumer::PriceRequested::decode_log_data(l.data()).ok().map(|e| e.requestId))
+            .find_map(|l| {
+                PriceConsumer::PriceRequested::decode_log_data(l.data())
+                    .ok()
+                    .map(|e| e.requestId)
+            })
             .ok_or_else(|| Error::Chain("no PriceRequested event in receipt".into()))?;
-        Ok(SentRequest { request_id, block: receipt.block_number.unwrap_or(0), tx_hash: receipt.transaction_hash })
+        Ok(SentRequest {
+            request_id,
+            block: receipt.block_number.unwrap_or(0),
+            tx_hash: receipt.transaction_hash,
+        })
     }
 
     /// `PriceFulfilled` events of every devnet consumer in `from..=to` (latest when `None`).
     pub async fn fulfilments(&self, from: u64, to: Option<u64>) -> Result<Vec<Fulfilment>> {
         let consumers: Vec<Address> = self.nodes.iter().map(|n| n.consumer).collect();
-        let mut filter = Filter::new().address(consumers).event_signature(PriceConsumer::PriceFulfilled::SIGNATURE_HASH).from_block(from);
+        let mut filter = Filter::new()
+            .address(consumers)
+            .event_signature(PriceConsumer::PriceFulfilled::SIGNATURE_HASH)
+            .from_block(from);
         if let Some(to) = to {
             filter = filter.to_block(to);
         }
@@ -350,9 +452,38 @@ impl Devnet {
             .iter()
             .filter_map(|l| {
                 let ev = PriceConsumer::PriceFulfilled::decode_log_data(l.data()).ok()?;
-                Some(Fulfilment { consumer: l.address(), request_id: ev.requestId, value: ev.value, block: l.block_number.unwrap_or(0) })
+                Some(Fulfilment {
+                    consumer: l.address(),
+                    request_id: ev.requestId,
+                    value: ev.value,
+                    block: l.block_number.unwrap_or(0),
+                })
             })
             .collect())
+    }
+
+    /// Waits until `request_id` is answered (looking from block `from`), or `timeout` passes.
+    pub async fn wait_for_fulfilment(
+        &self,
+        request_id: B256,
+        from: u64,
+        timeout: Duration,
+    ) -> Result<Option<Fulfilment>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(f) = self
+                .fulfilments(from, None)
+                .await?
+                .into_iter()
+                .find(|f| f.request_id == request_id)
+            {
+                return Ok(Some(f));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Current block number.
@@ -366,7 +497,10 @@ impl Devnet {
             .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,))
             .await
             .map_err(chain_err)?;
-        self.provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.map_err(chain_err)?;
+        self.provider
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await
+            .map_err(chain_err)?;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ mod devnet;
 pub mod process;
 pub mod spec;
 
-pub use devnet::{Devnet, DevnetConfig, DevnetNode, Fulfilment, SentRequest, ANVIL_DEFAULT_KEY};
+pub use devnet::{ANVIL_DEFAULT_KEY, Devnet, DevnetConfig, DevnetNode, Fulfilment, SentRequest};
 
 use thiserror::Error;
 

@@ -13,8 +13,14 @@ use crate::{Error, Result};
 
 /// A free TCP port on loopback (bound and released; good enough for local tools).
 pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Io { what: "finding a free port".into(), source: e })?;
-    l.local_addr().map(|a| a.port()).map_err(|e| Error::Io { what: "finding a free port".into(), source: e })
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Io {
+        what: "finding a free port".into(),
+        source: e,
+    })?;
+    l.local_addr().map(|a| a.port()).map_err(|e| Error::Io {
+        what: "finding a free port".into(),
+        source: e,
+    })
 }
 
 /// A running anvil.
@@ -29,15 +35,34 @@ impl Anvil {
     /// Starts anvil (automine) on a free port and waits until it answers.
     pub async fn start(binary: &Path, chain_id: u64, log: &Path) -> Result<Self> {
         let port = free_port()?;
-        let log_file = std::fs::File::create(log).map_err(|e| Error::Io { what: format!("creating {}", log.display()), source: e })?;
+        let log_file = std::fs::File::create(log).map_err(|e| Error::Io {
+            what: format!("creating {}", log.display()),
+            source: e,
+        })?;
         let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--chain-id", &chain_id.to_string(), "--accounts", "10", "--silent"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--chain-id",
+                &chain_id.to_string(),
+                "--accounts",
+                "10",
+                "--silent",
+            ])
             .stdin(Stdio::null())
-            .stdout(Stdio::from(log_file.try_clone().map_err(|e| Error::Io { what: "log file".into(), source: e })?))
+            .stdout(Stdio::from(log_file.try_clone().map_err(|e| {
+                Error::Io {
+                    what: "log file".into(),
+                    source: e,
+                }
+            })?))
             .stderr(Stdio::from(log_file))
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| Error::Io { what: format!("starting anvil at {}", binary.display()), source: e })?;
+            .map_err(|e| Error::Io {
+                what: format!("starting anvil at {}", binary.display()),
+                source: e,
+            })?;
         let url = format!("http://127.0.0.1:{port}");
         let mut anvil = Self { child, url };
         anvil.wait_ready().await?;
@@ -46,7 +71,8 @@ impl Anvil {
 
     async fn wait_ready(&mut self) -> Result<()> {
         let client = reqwest::Client::new();
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
         for _ in 0..200 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(Error::Setup(format!("anvil exited at start with {status}")));
@@ -85,7 +111,13 @@ pub struct NodeProcess {
 
 impl NodeProcess {
     /// Starts `exe node start --root <root>` and waits for its health endpoint.
-    pub async fn spawn(exe: &Path, root: &Path, password_file: &Path, api_addr: SocketAddr, address: Address) -> Result<Self> {
+    pub async fn spawn(
+        exe: &Path,
+        root: &Path,
+        password_file: &Path,
+        api_addr: SocketAddr,
+        address: Address,
+    ) -> Result<Self> {
         let mut node = Self {
             child: None,
             root: root.to_path_buf(),
@@ -106,8 +138,14 @@ impl NodeProcess {
             .create(true)
             .append(true)
             .open(&log)
-            .map_err(|e| Error::Io { what: format!("opening {}", log.display()), source: e })?;
-        let err_file = log_file.try_clone().map_err(|e| Error::Io { what: "log file".into(), source: e })?;
+            .map_err(|e| Error::Io {
+                what: format!("opening {}", log.display()),
+                source: e,
+            })?;
+        let err_file = log_file.try_clone().map_err(|e| Error::Io {
+            what: "log file".into(),
+            source: e,
+        })?;
         let child = Command::new(&self.exe)
             .arg("node")
             .arg("start")
@@ -115,7 +153,10 @@ impl NodeProcess {
             .arg(&self.root)
             .arg("--password-file")
             .arg(&self.password_file)
-            .env("RUST_LOG", std::env::var("ORAKEL_NODE_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("ORAKEL_NODE_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env_remove("ORAKEL_DATABASE_URL")
             .env_remove("ORAKEL_RPC_URLS")
             .env_remove("ORAKEL_API_LISTEN")
@@ -124,7 +165,10 @@ impl NodeProcess {
             .stderr(Stdio::from(err_file))
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| Error::Io { what: format!("starting {}", self.exe.display()), source: e })?;
+            .map_err(|e| Error::Io {
+                what: format!("starting {}", self.exe.display()),
+                source: e,
+            })?;
         self.child = Some(child);
         self.wait_healthy().await
     }
@@ -149,7 +193,10 @@ impl NodeProcess {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(Error::Setup(format!("node {} not healthy within 30 s", self.root.display())))
+        Err(Error::Setup(format!(
+            "node {} not healthy within 30 s",
+            self.root.display()
+        )))
     }
 
     /// Kills the process at once (SIGKILL): no shutdown code runs, as in a crash.
@@ -161,9 +208,14 @@ impl NodeProcess {
 
     /// Asks the process to stop (SIGTERM) and waits up to `grace` before killing it.
     pub async fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Some(pid) = child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
             if tokio::time::timeout(grace, child.wait()).await.is_ok() {
                 return;
             }
@@ -178,7 +230,9 @@ impl NodeProcess {
 
     /// Whether the process is running.
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 }
 

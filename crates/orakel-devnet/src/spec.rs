@@ -23,7 +23,11 @@ pub enum Fulfil {
 
 fn fulfil_tasks(fulfil: Fulfil, value: &str) -> String {
     let (data_abi, data_json, tx_abi) = match fulfil {
-        Fulfil::Word => ("(uint256 value)", format!("{{ \"value\": $({value}) }}"), FULFIL_ABI),
+        Fulfil::Word => (
+            "(uint256 value)",
+            format!("{{ \"value\": $({value}) }}"),
+            FULFIL_ABI,
+        ),
         Fulfil::Bytes => (
             "(bytes32 requestId, uint256 value)",
             format!("{{ \"requestId\": $(decode_log.requestId), \"value\": $({value}) }}"),
@@ -67,7 +71,9 @@ pub fn median_price_job(
         fetches.push_str(&format!(
             "    fetch_{i}  [type=\"http\" method=GET url=\"{sim_base}/sources/{i}/price?pair=$(decode_cbor.pair)\" timeout=\"{http_timeout}\"]\n    parse_{i}  [type=\"jsonparse\" path=\"price\" data=\"$(fetch_{i})\"]\n"
         ));
-        edges.push_str(&format!("    decode_cbor -> fetch_{i} -> parse_{i} -> median\n"));
+        edges.push_str(&format!(
+            "    decode_cbor -> fetch_{i} -> parse_{i} -> median\n"
+        ));
     }
     format!(
         r#"type = "directrequest"

@@ -22,7 +22,10 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, body: json!({ "error": message.into() }) }
+        Self {
+            status,
+            body: json!({ "error": message.into() }),
+        }
     }
 }
 
@@ -46,7 +49,9 @@ impl From<crate::Error> for ApiError {
                 }),
             },
             crate::Error::Unsupported(m) => Self::new(StatusCode::BAD_REQUEST, m),
-            crate::Error::Store(orakel_store::Error::Conflict(m)) => Self::new(StatusCode::CONFLICT, m),
+            crate::Error::Store(orakel_store::Error::Conflict(m)) => {
+                Self::new(StatusCode::CONFLICT, m)
+            }
             other => {
                 tracing::error!(error = %other, "api request failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
@@ -83,7 +88,9 @@ async fn auth(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Some(token) = shared.api_token.as_deref() else { return next.run(req).await };
+    let Some(token) = shared.api_token.as_deref() else {
+        return next.run(req).await;
+    };
     if req.uri().path() == "/health" {
         return next.run(req).await;
     }
@@ -96,7 +103,11 @@ async fn auth(
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         next.run(req).await
     } else {
-        ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong API token (Authorization: Bearer …)").into_response()
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong API token (Authorization: Bearer …)",
+        )
+        .into_response()
     }
 }
 
@@ -117,14 +128,26 @@ async fn health(State(shared): State<Arc<NodeShared>>) -> Response {
         "jobs": shared.registry.len(),
         "rpc": shared.rpc.active_endpoint(),
     });
-    let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn metrics(State(shared): State<Arc<NodeShared>>) -> Response {
     match &shared.metrics {
-        Some(handle) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response(),
-        None => ApiError::new(StatusCode::NOT_FOUND, "metrics are served by another node in this process").into_response(),
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "metrics are served by another node in this process",
+        )
+        .into_response(),
     }
 }
 
@@ -150,9 +173,16 @@ async fn create_job(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let (toml_text, origin) = if is_json {
-        let parsed: CreateJobJson = serde_json::from_str(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: expected {{\"toml\": \"...\"}}: {e}")))?;
-        (parsed.toml, parsed.origin.unwrap_or_else(|| "spec.toml".into()))
+        let parsed: CreateJobJson = serde_json::from_str(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("body: expected {{\"toml\": \"...\"}}: {e}"),
+            )
+        })?;
+        (
+            parsed.toml,
+            parsed.origin.unwrap_or_else(|| "spec.toml".into()),
+        )
     } else {
         let origin = headers
             .get("x-orakel-spec-origin")
@@ -162,23 +192,38 @@ async fn create_job(
         (body, origin)
     };
     let job = crate::create_job(&shared, &toml_text, &origin).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "job": job.row, "warnings": job.spec.warnings }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "job": job.row, "warnings": job.spec.warnings })),
+    ))
 }
 
-async fn show_job(State(shared): State<Arc<NodeShared>>, Path(id): Path<i64>) -> ApiResult<Json<serde_json::Value>> {
+async fn show_job(
+    State(shared): State<Arc<NodeShared>>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<serde_json::Value>> {
     match shared.store.job(id).await? {
         Some(job) => Ok(Json(json!({ "job": job }))),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no job with id {id}"))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no job with id {id}"),
+        )),
     }
 }
 
-async fn delete_job(State(shared): State<Arc<NodeShared>>, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+async fn delete_job(
+    State(shared): State<Arc<NodeShared>>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     if shared.store.delete_job(id).await? {
         shared.registry.remove(id);
         tracing::info!(job = id, "job deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, format!("no job with id {id}")))
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no job with id {id}"),
+        ))
     }
 }
 
@@ -194,14 +239,23 @@ async fn list_runs(
     State(shared): State<Arc<NodeShared>>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let runs = shared.store.list_runs(q.job_id, q.limit.unwrap_or(50).min(1000)).await?;
+    let runs = shared
+        .store
+        .list_runs(q.job_id, q.limit.unwrap_or(50).min(1000))
+        .await?;
     Ok(Json(json!({ "runs": runs })))
 }
 
-async fn show_run(State(shared): State<Arc<NodeShared>>, Path(id): Path<i64>) -> ApiResult<Json<serde_json::Value>> {
+async fn show_run(
+    State(shared): State<Arc<NodeShared>>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<serde_json::Value>> {
     match shared.store.run(id).await? {
         Some(run) => Ok(Json(json!({ "run": run }))),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run with id {id}"))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no run with id {id}"),
+        )),
     }
 }
 
@@ -209,11 +263,20 @@ async fn list_requests(
     State(shared): State<Arc<NodeShared>>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let requests = shared.store.list_requests(q.limit.unwrap_or(50).min(10_000)).await?;
+    let requests = shared
+        .store
+        .list_requests(q.limit.unwrap_or(50).min(10_000))
+        .await?;
     Ok(Json(json!({ "requests": requests })))
 }
 
-async fn list_txs(State(shared): State<Arc<NodeShared>>, Query(q): Query<ListQuery>) -> ApiResult<Json<serde_json::Value>> {
-    let txs = shared.store.list_eth_txs(q.limit.unwrap_or(50).min(10_000)).await?;
+async fn list_txs(
+    State(shared): State<Arc<NodeShared>>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let txs = shared
+        .store
+        .list_eth_txs(q.limit.unwrap_or(50).min(10_000))
+        .await?;
     Ok(Json(json!({ "txs": txs })))
 }

@@ -170,17 +170,24 @@ fn default_max_task() -> Duration {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: default_db_url() }
+        Self {
+            url: default_db_url(),
+        }
     }
 }
 impl Default for KeystoreConfig {
     fn default() -> Self {
-        Self { path: default_key_path() }
+        Self {
+            path: default_key_path(),
+        }
     }
 }
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: default_listen(), token_file: None }
+        Self {
+            listen: default_listen(),
+            token_file: None,
+        }
     }
 }
 impl Default for TxConfig {
@@ -239,10 +246,7 @@ impl NodeConfig {
     /// Parses config text; errors name the file, line and column.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((0, 0));
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             Error::Config(format!("{}:{line}:{col}: {}", path.display(), e.message()))
         })
     }
@@ -250,17 +254,24 @@ impl NodeConfig {
     /// Applies `ORAKEL_*` overrides read through `get`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(v) = get("ORAKEL_RPC_URLS") {
-            self.chain.rpc_urls = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            self.chain.rpc_urls = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
         }
         if let Some(v) = get("ORAKEL_CHAIN_ID") {
-            self.chain.chain_id =
-                v.parse().map_err(|e| Error::Config(format!("ORAKEL_CHAIN_ID={v:?}: {e}")))?;
+            self.chain.chain_id = v
+                .parse()
+                .map_err(|e| Error::Config(format!("ORAKEL_CHAIN_ID={v:?}: {e}")))?;
         }
         if let Some(v) = get("ORAKEL_DATABASE_URL") {
             self.database.url = v;
         }
         if let Some(v) = get("ORAKEL_API_LISTEN") {
-            self.api.listen = v.parse().map_err(|e| Error::Config(format!("ORAKEL_API_LISTEN={v:?}: {e}")))?;
+            self.api.listen = v
+                .parse()
+                .map_err(|e| Error::Config(format!("ORAKEL_API_LISTEN={v:?}: {e}")))?;
         }
         if let Some(v) = get("ORAKEL_HTTP_ALLOW_PRIVATE_TARGETS") {
             self.http.allow_private_targets = matches!(v.as_str(), "1" | "true" | "yes");
@@ -292,7 +303,8 @@ impl NodeConfig {
     /// Writes the config to `<root>/config.toml`.
     pub fn save(&self) -> Result<()> {
         let text = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
-        std::fs::create_dir_all(&self.root).map_err(|e| Error::Config(format!("{}: {e}", self.root.display())))?;
+        std::fs::create_dir_all(&self.root)
+            .map_err(|e| Error::Config(format!("{}: {e}", self.root.display())))?;
         let path = self.root.join(CONFIG_FILE);
         std::fs::write(&path, text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
     }
@@ -302,7 +314,12 @@ impl NodeConfig {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or("");
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -312,7 +329,10 @@ mod tests {
 
     #[test]
     fn minimal_config_gets_defaults() -> Result<()> {
-        let cfg = NodeConfig::parse("[chain]\nrpc_urls = [\"http://127.0.0.1:8545\"]\nchain_id = 31337\n", Path::new("c.toml"))?;
+        let cfg = NodeConfig::parse(
+            "[chain]\nrpc_urls = [\"http://127.0.0.1:8545\"]\nchain_id = 31337\n",
+            Path::new("c.toml"),
+        )?;
         assert_eq!(cfg.chain.chain_id, 31337);
         assert_eq!(cfg.tx.default_gas_limit, 500_000);
         assert!(!cfg.http.allow_private_targets);
@@ -322,12 +342,18 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_field() {
         let text = "[chain]\nrpc_urls = [\"http://x\"]\nchain_id = \"abc\"\n";
-        let err = NodeConfig::parse(text, Path::new("node/config.toml")).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("node/config.toml:3:"), "{err}");
-        let err = NodeConfig::parse("[chain]\nrpc_urls=[]\nchain_id=1\nbogus=1\n", Path::new("c.toml"))
+        let err = NodeConfig::parse(text, Path::new("node/config.toml"))
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
+        assert!(err.contains("node/config.toml:3:"), "{err}");
+        let err = NodeConfig::parse(
+            "[chain]\nrpc_urls=[]\nchain_id=1\nbogus=1\n",
+            Path::new("c.toml"),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(err.contains("c.toml:4:") && err.contains("bogus"), "{err}");
     }
 
@@ -340,7 +366,10 @@ mod tests {
             "ORAKEL_DATABASE_URL" => Some("sqlite:///tmp/x.sqlite".into()),
             _ => None,
         })?;
-        assert_eq!(cfg.chain.rpc_urls, vec!["http://b".to_string(), "http://c".to_string()]);
+        assert_eq!(
+            cfg.chain.rpc_urls,
+            vec!["http://b".to_string(), "http://c".to_string()]
+        );
         assert_eq!(cfg.chain.chain_id, 5);
         assert_eq!(cfg.database_url(), "sqlite:///tmp/x.sqlite");
         let bad = cfg.apply_env(|k| (k == "ORAKEL_CHAIN_ID").then(|| "x".to_string()));
@@ -352,6 +381,9 @@ mod tests {
     fn relative_paths_resolve_against_root() {
         let cfg = NodeConfig::new(Path::new("/srv/node1"), vec![], 1);
         assert_eq!(cfg.database_url(), "sqlite:///srv/node1/orakel.sqlite");
-        assert_eq!(cfg.keystore_path(), PathBuf::from("/srv/node1/keys/node.json"));
+        assert_eq!(
+            cfg.keystore_path(),
+            PathBuf::from("/srv/node1/keys/node.json")
+        );
     }
 }

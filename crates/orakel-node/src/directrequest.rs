@@ -96,7 +96,6 @@ impl std::fmt::Debug for DirectRequests {
     }
 }
 
-
 impl DirectRequests {
     /// Creates the service.
     pub fn new(
@@ -132,7 +131,12 @@ impl DirectRequests {
         for row in open {
             let Some(job) = self.registry.get(row.job_id) else {
                 self.store
-                    .transition_request(row.id, &[RequestState::Pending, RequestState::Running], RequestState::Cancelled, Some("job deleted"))
+                    .transition_request(
+                        row.id,
+                        &[RequestState::Pending, RequestState::Running],
+                        RequestState::Cancelled,
+                        Some("job deleted"),
+                    )
                     .await?;
                 continue;
             };
@@ -148,7 +152,14 @@ impl DirectRequests {
 
     fn enqueue(&self, row_id: i64, block_number: u64, min_confirmations: u64, received: Instant) {
         if let Ok(mut w) = self.waiting.lock() {
-            w.insert(row_id, Waiting { block_number, min_confirmations, received });
+            w.insert(
+                row_id,
+                Waiting {
+                    block_number,
+                    min_confirmations,
+                    received,
+                },
+            );
         }
     }
 
@@ -174,7 +185,9 @@ impl DirectRequests {
                     .filter(|(_, r)| head >= r.block_number + r.min_confirmations.max(1) - 1)
                     .map(|(id, _)| *id)
                     .collect();
-                ids.into_iter().filter_map(|id| w.remove(&id).map(|r| (id, r))).collect()
+                ids.into_iter()
+                    .filter_map(|id| w.remove(&id).map(|r| (id, r)))
+                    .collect()
             }
             Err(_) => Vec::new(),
         };
@@ -191,11 +204,18 @@ impl DirectRequests {
         }
         let this = self.clone();
         tokio::spawn(async move {
-            let Ok(_permit) = this.permits.clone().acquire_owned().await else { return };
+            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
+                return;
+            };
             if let Err(e) = this.serve(row_id, &waiting).await {
                 tracing::error!(request = row_id, error = %e, "serving request failed; will retry");
                 // Transient failure (database, RPC): try again after the next head.
-                this.enqueue(row_id, waiting.block_number, waiting.min_confirmations, waiting.received);
+                this.enqueue(
+                    row_id,
+                    waiting.block_number,
+                    waiting.min_confirmations,
+                    waiting.received,
+                );
             }
             if let Ok(mut r) = this.running.lock() {
                 r.remove(&row_id);
@@ -204,35 +224,61 @@ impl DirectRequests {
     }
 
     async fn serve(&self, row_id: i64, waiting: &Waiting) -> crate::Result<()> {
-        let Some(row) = self.store.request(row_id).await? else { return Ok(()) };
+        let Some(row) = self.store.request(row_id).await? else {
+            return Ok(());
+        };
         if !matches!(row.state, RequestState::Pending | RequestState::Running) {
             return Ok(());
         }
         let Some(job) = self.registry.get(row.job_id) else {
             self.store
-                .transition_request(row_id, &[RequestState::Pending, RequestState::Running], RequestState::Cancelled, Some("job deleted"))
+                .transition_request(
+                    row_id,
+                    &[RequestState::Pending, RequestState::Running],
+                    RequestState::Cancelled,
+                    Some("job deleted"),
+                )
                 .await?;
             return Ok(());
         };
         // With more than one confirmation required, make sure the log's block is still canonical.
         if waiting.min_confirmations > 1 && row.state == RequestState::Pending {
-            let canonical = self.rpc.block_hash(row.block_number).await?.map(|h| format!("{h:#x}"));
+            let canonical = self
+                .rpc
+                .block_hash(row.block_number)
+                .await?
+                .map(|h| format!("{h:#x}"));
             if canonical.as_deref() != Some(row.block_hash.as_str()) {
                 let head = self.head.load(Ordering::Relaxed);
                 if head > row.block_number + self.reorg_depth {
                     self.store
-                        .transition_request(row_id, &[RequestState::Pending], RequestState::Ignored, Some("request log was reorged out"))
+                        .transition_request(
+                            row_id,
+                            &[RequestState::Pending],
+                            RequestState::Ignored,
+                            Some("request log was reorged out"),
+                        )
                         .await?;
                 } else {
                     // Wait for the listener to re-read the reorged range.
-                    self.enqueue(row_id, row.block_number, waiting.min_confirmations, waiting.received);
+                    self.enqueue(
+                        row_id,
+                        row.block_number,
+                        waiting.min_confirmations,
+                        waiting.received,
+                    );
                 }
                 return Ok(());
             }
         }
         if !self
             .store
-            .transition_request(row_id, &[RequestState::Pending, RequestState::Running], RequestState::Running, None)
+            .transition_request(
+                row_id,
+                &[RequestState::Pending, RequestState::Running],
+                RequestState::Running,
+                None,
+            )
             .await?
         {
             return Ok(()); // cancelled meanwhile
@@ -240,10 +286,18 @@ impl DirectRequests {
         self.execute(&job, &row, waiting.received).await
     }
 
-    async fn execute(&self, job: &LoadedJob, row: &RequestRow, received: Instant) -> crate::Result<()> {
+    async fn execute(
+        &self,
+        job: &LoadedJob,
+        row: &RequestRow,
+        received: Instant,
+    ) -> crate::Result<()> {
         let run_vars = run_vars(row);
         let inputs = serde_json::to_value(&run_vars).unwrap_or(serde_json::Value::Null);
-        let run_id = self.store.start_run(job.row.id, Some(row.id), &inputs).await?;
+        let run_id = self
+            .store
+            .start_run(job.row.id, Some(row.id), &inputs)
+            .await?;
         self.starts.insert(run_id, received, row.id);
         let ctx = RunContext {
             run_id: run_id.to_string(),
@@ -272,9 +326,11 @@ impl DirectRequests {
         let outputs = serde_json::to_value(&outcome.outputs).unwrap_or(serde_json::Value::Null);
         let (run_state, req_state, reason) = match outcome.state {
             PipelineRunState::Completed => (RunState::Completed, RequestState::Fulfilled, None),
-            PipelineRunState::Errored => {
-                (RunState::Errored, RequestState::Errored, Some(outcome.errors.join("; ")))
-            }
+            PipelineRunState::Errored => (
+                RunState::Errored,
+                RequestState::Errored,
+                Some(outcome.errors.join("; ")),
+            ),
         };
         match run_state {
             RunState::Completed => {
@@ -286,7 +342,14 @@ impl DirectRequests {
             }
         }
         self.store
-            .finish_run(run_id, run_state, &outputs, &outcome.errors, &tasks, Some((row.id, req_state, reason.as_deref())))
+            .finish_run(
+                run_id,
+                run_state,
+                &outputs,
+                &outcome.errors,
+                &tasks,
+                Some((row.id, req_state, reason.as_deref())),
+            )
             .await?;
         Ok(())
     }
@@ -298,18 +361,28 @@ impl DirectRequests {
         let event = match OracleRequest::decode_log_data(log.data()) {
             Ok(ev) => ev,
             Err(e) => {
-                now_reason.push(format!("undecodable OracleRequest in tx {:?}: {e}", log.transaction_hash));
+                now_reason.push(format!(
+                    "undecodable OracleRequest in tx {:?}: {e}",
+                    log.transaction_hash
+                ));
                 return None;
             }
         };
         let dr = job.spec.direct_request.as_ref()?;
-        let ignore_reason = if !dr.requesters.is_empty() && !dr.requesters.contains(&event.requester) {
-            Some(format!("requester {:#x} is not in the job's requesters", event.requester))
-        } else if event.payment < dr.min_contract_payment {
-            Some(format!("payment {} is below minContractPaymentLinkJuels {}", event.payment, dr.min_contract_payment))
-        } else {
-            None
-        };
+        let ignore_reason =
+            if !dr.requesters.is_empty() && !dr.requesters.contains(&event.requester) {
+                Some(format!(
+                    "requester {:#x} is not in the job's requesters",
+                    event.requester
+                ))
+            } else if event.payment < dr.min_contract_payment {
+                Some(format!(
+                    "payment {} is below minContractPaymentLinkJuels {}",
+                    event.payment, dr.min_contract_payment
+                ))
+            } else {
+                None
+            };
         Some(NewRequest {
             job_id: job.row.id,
             oracle_address: format!("{oracle:#x}"),
@@ -329,13 +402,22 @@ impl DirectRequests {
 }
 
 fn min_confirmations(job: &LoadedJob) -> u64 {
-    job.spec.direct_request.as_ref().map(|d| d.min_incoming_confirmations).unwrap_or(1).max(1)
+    job.spec
+        .direct_request
+        .as_ref()
+        .map(|d| d.min_incoming_confirmations)
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// The `jobRun.*` variables of a request: the raw log, and `meta.oracleRequest` with the
 /// decoded event fields.
 fn run_vars(row: &RequestRow) -> Value {
-    let topics: Vec<B256> = row.log_topics.iter().filter_map(|t| t.parse().ok()).collect();
+    let topics: Vec<B256> = row
+        .log_topics
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
     let address: Address = row.oracle_address.parse().unwrap_or_default();
     let block_hash: B256 = row.block_hash.parse().unwrap_or_default();
     let tx_hash: B256 = row.tx_hash.parse().unwrap_or_default();
@@ -362,7 +444,13 @@ fn run_vars(row: &RequestRow) -> Value {
 #[async_trait]
 impl LogHandler for DirectRequests {
     fn filter(&self) -> (Vec<Address>, Vec<B256>) {
-        (self.registry.oracle_addresses(), vec![OracleRequest::SIGNATURE_HASH, CancelOracleRequest::SIGNATURE_HASH])
+        (
+            self.registry.oracle_addresses(),
+            vec![
+                OracleRequest::SIGNATURE_HASH,
+                CancelOracleRequest::SIGNATURE_HASH,
+            ],
+        )
     }
 
     async fn handle(&self, listener: &str, batch: LogBatch) -> orakel_chain::Result<()> {
@@ -388,12 +476,21 @@ impl LogHandler for DirectRequests {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let fresh = self.store.record_logs(listener, &requests, &cancellations, &batch.checkpoint).await?;
+        let fresh = self
+            .store
+            .record_logs(listener, &requests, &cancellations, &batch.checkpoint)
+            .await?;
         metrics::counter!("orakel_oracle_requests_total").increment(fresh.len() as u64);
         self.head.fetch_max(batch.head, Ordering::Relaxed);
         for (index, row_id) in fresh {
-            let Some(req) = requests.get(index) else { continue };
-            let min_conf = self.registry.get(req.job_id).map(|j| min_confirmations(&j)).unwrap_or(1);
+            let Some(req) = requests.get(index) else {
+                continue;
+            };
+            let min_conf = self
+                .registry
+                .get(req.job_id)
+                .map(|j| min_confirmations(&j))
+                .unwrap_or(1);
             tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
             self.enqueue(row_id, req.block_number, min_conf, received);
         }

@@ -47,11 +47,16 @@ pub struct Initialized {
 /// optionally `<root>/api-token`. Refuses to overwrite an existing config or key.
 pub fn init(opts: &InitOptions, password: &str) -> Result<Initialized> {
     if password.len() < 8 {
-        return Err(Error::Config("keystore password must be at least 8 characters".into()));
+        return Err(Error::Config(
+            "keystore password must be at least 8 characters".into(),
+        ));
     }
     let config_path = opts.root.join(CONFIG_FILE);
     if config_path.exists() {
-        return Err(Error::Config(format!("{} exists already; not overwriting", config_path.display())));
+        return Err(Error::Config(format!(
+            "{} exists already; not overwriting",
+            config_path.display()
+        )));
     }
     let mut cfg = NodeConfig::new(&opts.root, opts.rpc_urls.clone(), opts.chain_id);
     cfg.api.listen = opts.api_listen;
@@ -76,15 +81,26 @@ pub fn init(opts: &InitOptions, password: &str) -> Result<Initialized> {
         None
     };
     cfg.save()?;
-    Ok(Initialized { address: signer.address(), config_path, keystore_path, token_path })
+    Ok(Initialized {
+        address: signer.address(),
+        config_path,
+        keystore_path,
+        token_path,
+    })
 }
 
 /// Writes a file readable by its owner only.
 pub fn write_private(path: &Path, contents: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io { what: format!("creating {}", dir.display()), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            what: format!("creating {}", dir.display()),
+            source: e,
+        })?;
     }
-    std::fs::write(path, contents).map_err(|e| Error::Io { what: format!("writing {}", path.display()), source: e })?;
+    std::fs::write(path, contents).map_err(|e| Error::Io {
+        what: format!("writing {}", path.display()),
+        source: e,
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -9,8 +9,8 @@
 pub mod api;
 pub mod config;
 pub mod directrequest;
-pub mod init;
 mod error;
+pub mod init;
 pub mod registry;
 pub mod sink;
 
@@ -61,7 +61,10 @@ pub struct NodeHandle {
 
 impl std::fmt::Debug for NodeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeHandle").field("api_addr", &self.api_addr).field("address", &self.address).finish()
+        f.debug_struct("NodeHandle")
+            .field("api_addr", &self.api_addr)
+            .field("address", &self.address)
+            .finish()
     }
 }
 
@@ -99,7 +102,11 @@ fn install_metrics() -> Option<PrometheusHandle> {
 }
 
 /// Parses, checks and stores a job, and starts serving it.
-pub async fn create_job(shared: &NodeShared, toml_text: &str, origin: &str) -> Result<Arc<LoadedJob>> {
+pub async fn create_job(
+    shared: &NodeShared,
+    toml_text: &str,
+    origin: &str,
+) -> Result<Arc<LoadedJob>> {
     let spec = orakel_pipeline::parse_job_spec(toml_text, origin)?;
     check_supported(&spec, shared.chain_id)?;
     let row = shared
@@ -117,11 +124,16 @@ pub async fn create_job(shared: &NodeShared, toml_text: &str, origin: &str) -> R
 
 fn check_supported(spec: &orakel_pipeline::JobSpec, chain_id: u64) -> Result<()> {
     if spec.job_type != JobType::DirectRequest {
-        return Err(Error::Unsupported(format!("job type {} is not served by this node yet", spec.job_type)));
+        return Err(Error::Unsupported(format!(
+            "job type {} is not served by this node yet",
+            spec.job_type
+        )));
     }
     if let Some(c) = spec.evm_chain_id {
         if c != chain_id {
-            return Err(Error::Unsupported(format!("evmChainID {c} does not match this node's chain {chain_id}")));
+            return Err(Error::Unsupported(format!(
+                "evmChainID {c} does not match this node's chain {chain_id}"
+            )));
         }
     }
     Ok(())
@@ -132,7 +144,12 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     let cancel = CancellationToken::new();
     let metrics = install_metrics();
     let store = Store::open(&cfg.database_url()).await?;
-    let rpc = Rpc::connect_with_retry(&cfg.chain.rpc_urls, cfg.chain.chain_id, std::time::Duration::from_secs(30)).await?;
+    let rpc = Rpc::connect_with_retry(
+        &cfg.chain.rpc_urls,
+        cfg.chain.chain_id,
+        std::time::Duration::from_secs(30),
+    )
+    .await?;
     let address = signer.address();
     tracing::info!(address = %format!("{address:#x}"), rpc = %rpc.active_endpoint(), chain_id = cfg.chain.chain_id, "node starting");
 
@@ -153,7 +170,12 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     .await?;
 
     let starts = Arc::new(directrequest::RunStarts::default());
-    let sink = Arc::new(sink::ChainTxSink::new(txm, store.clone(), cfg.chain.chain_id, starts.clone()));
+    let sink = Arc::new(sink::ChainTxSink::new(
+        txm,
+        store.clone(),
+        cfg.chain.chain_id,
+        starts.clone(),
+    ));
     let runner = Arc::new(Runner::new(
         RunnerConfig {
             default_http_timeout: cfg.http.default_timeout,
@@ -171,7 +193,9 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
             Ok(spec) => {
                 registry.insert(LoadedJob { row, spec });
             }
-            Err(e) => tracing::error!(job = row.id, error = %e, "stored job spec no longer parses; not serving it"),
+            Err(e) => {
+                tracing::error!(job = row.id, error = %e, "stored job spec no longer parses; not serving it")
+            }
         }
     }
     tracing::info!(jobs = registry.len(), "jobs loaded");
@@ -179,7 +203,10 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     let api_token = match cfg.token_path() {
         Some(path) => Some(
             std::fs::read_to_string(&path)
-                .map_err(|e| Error::Io { what: format!("reading API token {}", path.display()), source: e })?
+                .map_err(|e| Error::Io {
+                    what: format!("reading API token {}", path.display()),
+                    source: e,
+                })?
                 .trim()
                 .to_string(),
         ),
@@ -209,10 +236,14 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
 
     let listener = tokio::net::TcpListener::bind(cfg.api.listen)
         .await
-        .map_err(|e| Error::Io { what: format!("binding API to {}", cfg.api.listen), source: e })?;
-    let api_addr = listener
-        .local_addr()
-        .map_err(|e| Error::Io { what: "reading API address".into(), source: e })?;
+        .map_err(|e| Error::Io {
+            what: format!("binding API to {}", cfg.api.listen),
+            source: e,
+        })?;
+    let api_addr = listener.local_addr().map_err(|e| Error::Io {
+        what: "reading API address".into(),
+        source: e,
+    })?;
     tracing::info!(%api_addr, "API listening");
 
     let mut tasks = JoinSet::new();
@@ -220,7 +251,9 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         let cancel = cancel.clone();
         let app = api::router(shared.clone());
         tasks.spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "API server stopped");
             }
@@ -240,5 +273,11 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         direct,
         cancel.clone(),
     ));
-    Ok(NodeHandle { cancel, tasks, api_addr, address, shared })
+    Ok(NodeHandle {
+        cancel,
+        tasks,
+        api_addr,
+        address,
+        shared,
+    })
 }

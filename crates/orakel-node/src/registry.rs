@@ -31,7 +31,9 @@ pub struct JobRegistry {
 
 impl std::fmt::Debug for JobRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobRegistry").field("jobs", &self.len()).finish()
+        f.debug_struct("JobRegistry")
+            .field("jobs", &self.len())
+            .finish()
     }
 }
 
@@ -74,9 +76,14 @@ impl JobRegistry {
 
     /// Every contract some direct-request job listens to.
     pub fn oracle_addresses(&self) -> Vec<Address> {
-        let Ok(idx) = self.index.read() else { return Vec::new() };
-        let mut out: Vec<Address> =
-            idx.by_db_id.values().filter_map(|j| j.spec.direct_request.as_ref().map(|d| d.contract_address)).collect();
+        let Ok(idx) = self.index.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Address> = idx
+            .by_db_id
+            .values()
+            .filter_map(|j| j.spec.direct_request.as_ref().map(|d| d.contract_address))
+            .collect();
         out.sort();
         out.dedup();
         out

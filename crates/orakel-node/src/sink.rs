@@ -20,7 +20,12 @@ pub struct ChainTxSink {
 impl ChainTxSink {
     /// Creates the sink.
     pub fn new(txm: TxManager, store: Store, chain_id: u64, starts: Arc<RunStarts>) -> Self {
-        Self { txm, store, chain_id, starts }
+        Self {
+            txm,
+            store,
+            chain_id,
+            starts,
+        }
     }
 }
 
@@ -29,19 +34,35 @@ impl EthTxSink for ChainTxSink {
     async fn submit(&self, tx: EthTxRequest) -> Result<TxSubmitted, String> {
         if let Some(chain) = tx.evm_chain_id {
             if chain != self.chain_id {
-                return Err(format!("evmChainID {chain} does not match this node's chain {}", self.chain_id));
+                return Err(format!(
+                    "evmChainID {chain} does not match this node's chain {}",
+                    self.chain_id
+                ));
             }
         }
         if let Some(from) = tx.from {
             if from != self.txm.address() {
-                return Err(format!("from {from:#x} is not this node's key {:#x}", self.txm.address()));
+                return Err(format!(
+                    "from {from:#x} is not this node's key {:#x}",
+                    self.txm.address()
+                ));
             }
         }
-        let run_id: Option<i64> = tx.idempotency_key.split('/').next().and_then(|r| r.parse().ok());
+        let run_id: Option<i64> = tx
+            .idempotency_key
+            .split('/')
+            .next()
+            .and_then(|r| r.parse().ok());
         let start = run_id.and_then(|r| self.starts.get(r));
         if let Some((_, request_row)) = start {
             // A request cancelled on chain while its run was fetching data must not be answered.
-            if self.store.request_state(request_row).await.map_err(|e| e.to_string())? == Some(RequestState::Cancelled) {
+            if self
+                .store
+                .request_state(request_row)
+                .await
+                .map_err(|e| e.to_string())?
+                == Some(RequestState::Cancelled)
+            {
                 return Err("request was cancelled on chain; not sending".into());
             }
         }
@@ -58,9 +79,13 @@ impl EthTxSink for ChainTxSink {
             .map_err(|e| e.to_string())?;
         if sub.created {
             if let Some((received, _)) = start {
-                metrics::histogram!("orakel_request_to_broadcast_seconds").record(received.elapsed().as_secs_f64());
+                metrics::histogram!("orakel_request_to_broadcast_seconds")
+                    .record(received.elapsed().as_secs_f64());
             }
         }
-        Ok(TxSubmitted { tx_hash: sub.tx_hash, tx_id: sub.tx_id })
+        Ok(TxSubmitted {
+            tx_hash: sub.tx_hash,
+            tx_id: sub.tx_id,
+        })
     }
 }

@@ -18,8 +18,8 @@ mod txs;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use error::{Error, Result};
 pub use jobs::{JobRow, NewJob};
@@ -49,9 +49,16 @@ impl Store {
         }
         let memory = url.contains(":memory:");
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::Open { url: redact_url(url), source: e })?
+            .map_err(|e| Error::Open {
+                url: redact_url(url),
+                source: e,
+            })?
             .create_if_missing(true)
-            .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .journal_mode(if memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
             // WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
@@ -63,7 +70,10 @@ impl Store {
             .min_connections(1)
             .connect_with(options)
             .await
-            .map_err(|e| Error::Open { url: redact_url(url), source: e })?;
+            .map_err(|e| Error::Open {
+                url: redact_url(url),
+                source: e,
+            })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -99,7 +109,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -113,8 +128,14 @@ mod tests {
 
     #[test]
     fn redacts_password_only() {
-        assert_eq!(redact_url("postgres://bob:secret@db:5432/x"), "postgres://bob:***@db:5432/x");
-        assert_eq!(redact_url("sqlite:///tmp/a.sqlite"), "sqlite:///tmp/a.sqlite");
+        assert_eq!(
+            redact_url("postgres://bob:secret@db:5432/x"),
+            "postgres://bob:***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("sqlite:///tmp/a.sqlite"),
+            "sqlite:///tmp/a.sqlite"
+        );
         assert_eq!(redact_url("postgres://bob@db/x"), "postgres://bob@db/x");
     }
 }

@@ -83,7 +83,11 @@ impl RequestState {
             "cancelled" => Self::Cancelled,
             "ignored" => Self::Ignored,
             other => {
-                return Err(Error::Corrupt { what: "oracle_requests.state", id, detail: other.to_string() });
+                return Err(Error::Corrupt {
+                    what: "oracle_requests.state",
+                    id,
+                    detail: other.to_string(),
+                });
             }
         })
     }
@@ -246,10 +250,11 @@ impl Store {
 
     /// The checkpoint of a listener, if it ever stored one.
     pub async fn checkpoint(&self, listener: &str) -> Result<Option<Checkpoint>> {
-        let row = sqlx::query("SELECT block_number, block_hash FROM log_checkpoints WHERE listener = $1")
-            .bind(listener)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT block_number, block_hash FROM log_checkpoints WHERE listener = $1")
+                .bind(listener)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|row| {
             Ok(Checkpoint {
                 block_number: u64::try_from(row.try_get::<i64, _>("block_number")?).unwrap_or(0),
@@ -272,10 +277,12 @@ impl Store {
 
     /// One request by database id.
     pub async fn request(&self, id: i64) -> Result<Option<RequestRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {REQUEST_COLUMNS} FROM oracle_requests WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {REQUEST_COLUMNS} FROM oracle_requests WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(request_from_row).transpose()
     }
 
@@ -300,7 +307,11 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<bool> {
         // `from` is a short fixed list of states; build the IN list from our own enum names.
-        let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+        let list = from
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE oracle_requests SET state = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state IN ({list})"
         )))

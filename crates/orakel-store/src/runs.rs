@@ -35,7 +35,13 @@ impl RunState {
             "completed" => Self::Completed,
             "errored" => Self::Errored,
             "cancelled" => Self::Cancelled,
-            other => return Err(Error::Corrupt { what: "job_runs.state", id, detail: other.to_string() }),
+            other => {
+                return Err(Error::Corrupt {
+                    what: "job_runs.state",
+                    id,
+                    detail: other.to_string(),
+                });
+            }
         })
     }
 }
@@ -99,20 +105,34 @@ pub struct RunRow {
     pub tasks: Vec<TaskRunRow>,
 }
 
-const RUN_COLUMNS: &str = "id, job_id, request_id, state, inputs, outputs, errors, created_at, finished_at";
+const RUN_COLUMNS: &str =
+    "id, job_id, request_id, state, inputs, outputs, errors, created_at, finished_at";
 
-fn json_column(row: &sqlx::sqlite::SqliteRow, col: &'static str, id: i64) -> Result<Option<serde_json::Value>> {
+fn json_column(
+    row: &sqlx::sqlite::SqliteRow,
+    col: &'static str,
+    id: i64,
+) -> Result<Option<serde_json::Value>> {
     let text: Option<String> = row.try_get(col)?;
-    text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Corrupt { what: col, id, detail: e.to_string() }))
-        .transpose()
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| Error::Corrupt {
+            what: col,
+            id,
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
 }
 
 fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRow> {
     let id: i64 = row.try_get("id")?;
     let state: String = row.try_get("state")?;
     let errors = match json_column(row, "errors", id)? {
-        Some(v) => serde_json::from_value(v)
-            .map_err(|e| Error::Corrupt { what: "job_runs.errors", id, detail: e.to_string() })?,
+        Some(v) => serde_json::from_value(v).map_err(|e| Error::Corrupt {
+            what: "job_runs.errors",
+            id,
+            detail: e.to_string(),
+        })?,
         None => Vec::new(),
     };
     Ok(RunRow {
@@ -133,7 +153,12 @@ impl Store {
     /// Starts a run. For a request-driven run this is idempotent: a run that already exists for
     /// the request is returned (so a run resumed after a crash keeps its id, and with it the
     /// idempotency keys of its transactions). Returns the run id.
-    pub async fn start_run(&self, job_id: i64, request_id: Option<i64>, inputs: &serde_json::Value) -> Result<i64> {
+    pub async fn start_run(
+        &self,
+        job_id: i64,
+        request_id: Option<i64>,
+        inputs: &serde_json::Value,
+    ) -> Result<i64> {
         if let Some(req) = request_id {
             let existing = sqlx::query("SELECT id FROM job_runs WHERE request_id = $1")
                 .bind(req)
@@ -178,7 +203,10 @@ impl Store {
         request: Option<(i64, crate::RequestState, Option<&str>)>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM task_runs WHERE run_id = $1").bind(run_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM task_runs WHERE run_id = $1")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
         for t in tasks {
             sqlx::query(
                 "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \
@@ -221,32 +249,35 @@ impl Store {
 
     /// Recent runs, newest first, optionally of one job (without task details).
     pub async fn list_runs(&self, job_id: Option<i64>, limit: u32) -> Result<Vec<RunRow>> {
-        let rows = match job_id {
-            Some(job) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows =
+            match job_id {
+                Some(job) => sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {RUN_COLUMNS} FROM job_runs WHERE job_id = $1 ORDER BY id DESC LIMIT $2"
                 )))
                 .bind(job)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM job_runs ORDER BY id DESC LIMIT $1")))
+                .await?,
+                None => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {RUN_COLUMNS} FROM job_runs ORDER BY id DESC LIMIT $1"
+                    )))
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?
-            }
-        };
+                }
+            };
         rows.iter().map(run_from_row).collect()
     }
 
     /// One run with its task results.
     pub async fn run(&self, id: i64) -> Result<Option<RunRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM job_runs WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM job_runs WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut run = run_from_row(&row)?;
         let tasks = sqlx::query(

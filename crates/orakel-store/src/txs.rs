@@ -58,7 +58,13 @@ impl EthTxState {
             "confirmed" => Self::Confirmed,
             "reverted" => Self::Reverted,
             "fatal" => Self::Fatal,
-            other => return Err(Error::Corrupt { what: "eth_txs.state", id, detail: other.to_string() }),
+            other => {
+                return Err(Error::Corrupt {
+                    what: "eth_txs.state",
+                    id,
+                    detail: other.to_string(),
+                });
+            }
         })
     }
 }
@@ -153,7 +159,9 @@ fn tx_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EthTxRow> {
         created_at: row.try_get("created_at")?,
         broadcast_at: row.try_get("broadcast_at")?,
         mined_tx_hash: row.try_get("mined_tx_hash")?,
-        mined_block: row.try_get::<Option<i64>, _>("mined_block")?.map(|b| u64::try_from(b).unwrap_or(0)),
+        mined_block: row
+            .try_get::<Option<i64>, _>("mined_block")?
+            .map(|b| u64::try_from(b).unwrap_or(0)),
     })
 }
 
@@ -180,10 +188,12 @@ impl Store {
 
     /// The transaction with this idempotency key, if any.
     pub async fn eth_tx_by_key(&self, key: &str) -> Result<Option<EthTxRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key = $1")))
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key = $1"
+        )))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(tx_from_row).transpose()
     }
 
@@ -327,8 +337,19 @@ impl Store {
     }
 
     /// Records that an attempt was mined.
-    pub async fn mark_mined(&self, eth_tx_id: i64, tx_hash: &str, block: u64, gas_used: u64, success: bool) -> Result<()> {
-        let state = if success { EthTxState::Confirmed } else { EthTxState::Reverted };
+    pub async fn mark_mined(
+        &self,
+        eth_tx_id: i64,
+        tx_hash: &str,
+        block: u64,
+        gas_used: u64,
+        success: bool,
+    ) -> Result<()> {
+        let state = if success {
+            EthTxState::Confirmed
+        } else {
+            EthTxState::Reverted
+        };
         sqlx::query(
             "UPDATE eth_txs SET state = $1, mined_tx_hash = $2, mined_block = $3, gas_used = $4, confirmed_at = $5 \
              WHERE id = $6",
@@ -366,19 +387,23 @@ impl Store {
 
     /// Recent transactions, newest first.
     pub async fn list_eth_txs(&self, limit: u32) -> Result<Vec<EthTxRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TX_COLUMNS} FROM eth_txs ORDER BY id DESC LIMIT $1")))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TX_COLUMNS} FROM eth_txs ORDER BY id DESC LIMIT $1"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(tx_from_row).collect()
     }
 
     /// How many transactions a run created (a fulfilment must be at most one).
     pub async fn count_eth_txs_for_key_prefix(&self, prefix: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM eth_txs WHERE substr(idempotency_key, 1, length($1)) = $1")
-            .bind(prefix)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM eth_txs WHERE substr(idempotency_key, 1, length($1)) = $1",
+        )
+        .bind(prefix)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get("n")?)
     }
 }

@@ -32,27 +32,46 @@ impl Client {
             }
         }
         Ok(Self {
-            base: base.unwrap_or_else(|| "http://127.0.0.1:6688".into()).trim_end_matches('/').to_string(),
+            base: base
+                .unwrap_or_else(|| "http://127.0.0.1:6688".into())
+                .trim_end_matches('/')
+                .to_string(),
             token,
             http: reqwest::Client::new(),
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<(String, &str)>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(String, &str)>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
         if let Some((body, origin)) = body {
-            req = req.header("content-type", "application/toml").header("x-orakel-spec-origin", origin).body(body);
+            req = req
+                .header("content-type", "application/toml")
+                .header("x-orakel-spec-origin", origin)
+                .body(body);
         }
         let resp = req.send().await.with_context(|| format!("calling {url}"))?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        let json: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         if !status.is_success() {
-            let msg = json.get("error").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| json.to_string());
+            let msg = json
+                .get("error")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| json.to_string());
             bail!("{msg}");
         }
         Ok(json)
@@ -74,43 +93,69 @@ fn s(v: &Value, key: &str) -> String {
 pub async fn jobs(cmd: JobsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         JobsCommand::Create { file, api } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let client = Client::new(&api)?;
             let origin = file.display().to_string();
-            let out = client.call(reqwest::Method::POST, "/v2/jobs", Some((text, &origin))).await?;
+            let out = client
+                .call(reqwest::Method::POST, "/v2/jobs", Some((text, &origin)))
+                .await?;
             if api.json {
                 print_json(&out);
             } else {
                 let job = &out["job"];
-                println!("created job {} ({}) externalJobID {}", s(job, "id"), s(job, "name"), s(job, "external_job_id"));
+                println!(
+                    "created job {} ({}) externalJobID {}",
+                    s(job, "id"),
+                    s(job, "name"),
+                    s(job, "external_job_id")
+                );
                 for w in out["warnings"].as_array().into_iter().flatten() {
                     println!("warning: {}", w.as_str().unwrap_or_default());
                 }
             }
         }
         JobsCommand::List { api } => {
-            let out = Client::new(&api)?.call(reqwest::Method::GET, "/v2/jobs", None).await?;
+            let out = Client::new(&api)?
+                .call(reqwest::Method::GET, "/v2/jobs", None)
+                .await?;
             if api.json {
                 print_json(&out);
             } else {
                 println!("{:<5} {:<14} {:<38} name", "id", "type", "externalJobID");
                 for j in out["jobs"].as_array().into_iter().flatten() {
-                    println!("{:<5} {:<14} {:<38} {}", s(j, "id"), s(j, "job_type"), s(j, "external_job_id"), s(j, "name"));
+                    println!(
+                        "{:<5} {:<14} {:<38} {}",
+                        s(j, "id"),
+                        s(j, "job_type"),
+                        s(j, "external_job_id"),
+                        s(j, "name")
+                    );
                 }
             }
         }
         JobsCommand::Show { id, api } => {
-            let out = Client::new(&api)?.call(reqwest::Method::GET, &format!("/v2/jobs/{id}"), None).await?;
+            let out = Client::new(&api)?
+                .call(reqwest::Method::GET, &format!("/v2/jobs/{id}"), None)
+                .await?;
             if api.json {
                 print_json(&out);
             } else {
                 let j = &out["job"];
-                println!("job {} ({}) type {} externalJobID {}\n", s(j, "id"), s(j, "name"), s(j, "job_type"), s(j, "external_job_id"));
+                println!(
+                    "job {} ({}) type {} externalJobID {}\n",
+                    s(j, "id"),
+                    s(j, "name"),
+                    s(j, "job_type"),
+                    s(j, "external_job_id")
+                );
                 println!("{}", j["spec_toml"].as_str().unwrap_or_default());
             }
         }
         JobsCommand::Delete { id, api } => {
-            Client::new(&api)?.call(reqwest::Method::DELETE, &format!("/v2/jobs/{id}"), None).await?;
+            Client::new(&api)?
+                .call(reqwest::Method::DELETE, &format!("/v2/jobs/{id}"), None)
+                .await?;
             println!("deleted job {id}");
         }
     }
@@ -124,31 +169,56 @@ pub async fn runs(cmd: RunsCommand) -> anyhow::Result<ExitCode> {
             if let Some(job) = job {
                 path.push_str(&format!("&jobId={job}"));
             }
-            let out = Client::new(&api)?.call(reqwest::Method::GET, &path, None).await?;
+            let out = Client::new(&api)?
+                .call(reqwest::Method::GET, &path, None)
+                .await?;
             if api.json {
                 print_json(&out);
             } else {
                 println!("{:<6} {:<5} {:<10} errors", "run", "job", "state");
                 for r in out["runs"].as_array().into_iter().flatten() {
-                    let errors: Vec<&str> = r["errors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                    println!("{:<6} {:<5} {:<10} {}", s(r, "id"), s(r, "job_id"), s(r, "state"), errors.join("; "));
+                    let errors: Vec<&str> = r["errors"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    println!(
+                        "{:<6} {:<5} {:<10} {}",
+                        s(r, "id"),
+                        s(r, "job_id"),
+                        s(r, "state"),
+                        errors.join("; ")
+                    );
                 }
             }
         }
         RunsCommand::Show { id, api } => {
-            let out = Client::new(&api)?.call(reqwest::Method::GET, &format!("/v2/runs/{id}"), None).await?;
+            let out = Client::new(&api)?
+                .call(reqwest::Method::GET, &format!("/v2/runs/{id}"), None)
+                .await?;
             if api.json {
                 print_json(&out);
             } else {
                 let r = &out["run"];
-                println!("run {} of job {}: {}", s(r, "id"), s(r, "job_id"), s(r, "state"));
+                println!(
+                    "run {} of job {}: {}",
+                    s(r, "id"),
+                    s(r, "job_id"),
+                    s(r, "state")
+                );
                 for t in r["tasks"].as_array().into_iter().flatten() {
                     let result = match t.get("error").and_then(Value::as_str) {
                         Some(e) => format!("ERROR {e}"),
                         None => t.get("output").map(|o| o.to_string()).unwrap_or_default(),
                     };
                     let result: String = result.chars().take(160).collect();
-                    println!("  {:<14} {:<16} {:>7} µs  {result}", s(t, "dot_id"), s(t, "task_type"), s(t, "elapsed_us"));
+                    println!(
+                        "  {:<14} {:<16} {:>7} µs  {result}",
+                        s(t, "dot_id"),
+                        s(t, "task_type"),
+                        s(t, "elapsed_us")
+                    );
                 }
             }
         }

@@ -116,14 +116,24 @@ pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     cfg.sources_per_job = args.sources.max(1);
     cfg.allowed_faults = (args.sources.max(1) - 1) / 2;
     let cancel = interrupt_token();
-    println!("orakel devnet: {} nodes, {} requests — Ctrl-C stops everything\n", cfg.nodes, args.requests);
+    println!(
+        "orakel devnet: {} nodes, {} requests — Ctrl-C stops everything\n",
+        cfg.nodes, args.requests
+    );
     let devnet = tokio::select! {
         d = Devnet::start(cfg, |line| println!("{line}")) => d?,
         () = cancel.cancelled() => { println!("interrupted during start-up"); return Ok(ExitCode::FAILURE) }
     };
-    println!("\nsending requests (answers are price × 10^18, checked against the simulated sources):\n");
-    let opts = DemoOptions { requests: args.requests, interval: args.interval, ..DemoOptions::default() };
-    let summary = orakel_devnet::demo::run(&devnet, &opts, &cancel, |line| println!("{line}")).await;
+    println!(
+        "\nsending requests (answers are price × 10^18, checked against the simulated sources):\n"
+    );
+    let opts = DemoOptions {
+        requests: args.requests,
+        interval: args.interval,
+        ..DemoOptions::default()
+    };
+    let summary =
+        orakel_devnet::demo::run(&devnet, &opts, &cancel, |line| println!("{line}")).await;
     let ok = match &summary {
         Ok(summary) => {
             for line in summary_lines(&devnet, summary) {
@@ -137,12 +147,19 @@ pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if args.stay && !cancel.is_cancelled() {
-        println!("\nnodes keep running (logs in {}/node-*/node.log); Ctrl-C to stop", devnet.root().display());
+        println!(
+            "\nnodes keep running (logs in {}/node-*/node.log); Ctrl-C to stop",
+            devnet.root().display()
+        );
         cancel.cancelled().await;
     }
     println!("stopping nodes, simulator and chain …");
     devnet.shutdown().await;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -155,7 +172,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
     let report = orakel_devnet::bench::run(
         &devnet,
-        &orakel_devnet::bench::BenchOptions { rate: args.rate, duration: args.duration, warmup: args.warmup },
+        &orakel_devnet::bench::BenchOptions {
+            rate: args.rate,
+            duration: args.duration,
+            warmup: args.warmup,
+        },
         |line| eprintln!("{line}"),
     )
     .await;
@@ -170,8 +191,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let handle = orakel_sim::SimServer::start(sim_config(args.seed, args.no_faults, 5), args.listen).await?;
-    println!("source simulator at {} — e.g. {}", handle.base_url(), handle.source_url(0, "ETH-USD"));
+    let handle =
+        orakel_sim::SimServer::start(sim_config(args.seed, args.no_faults, 5), args.listen).await?;
+    println!(
+        "source simulator at {} — e.g. {}",
+        handle.base_url(),
+        handle.source_url(0, "ETH-USD")
+    );
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -54,7 +54,8 @@ pub struct StartArgs {
 
 fn read_password(file: Option<&Path>, confirm: bool) -> anyhow::Result<String> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading password file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading password file {}", path.display()))?;
         return Ok(text.trim_end_matches(['\n', '\r']).to_string());
     }
     if let Ok(p) = std::env::var("ORAKEL_KEYSTORE_PASSWORD") {
@@ -77,8 +78,13 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let password = read_password(args.password_file.as_deref(), true)?;
     let import_key = match &args.import_key_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            Some(text.trim().parse().with_context(|| format!("{}: not a hex private key", path.display()))?)
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                text.trim()
+                    .parse()
+                    .with_context(|| format!("{}: not a hex private key", path.display()))?,
+            )
         }
         None => None,
     };
@@ -101,8 +107,14 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     if let Some(t) = &done.token_path {
         println!("api token   {}", t.display());
     }
-    println!("address     {:#x}  ← fund it with gas money and authorize it on your Oracle", done.address);
-    println!("start with  orakel node start --root {}", args.root.display());
+    println!(
+        "address     {:#x}  ← fund it with gas money and authorize it on your Oracle",
+        done.address
+    );
+    println!(
+        "start with  orakel node start --root {}",
+        args.root.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

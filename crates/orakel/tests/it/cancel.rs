@@ -13,8 +13,16 @@ async fn request_cancelled_after_expiry_is_not_fulfilled() {
     let from = net.block_number().await.unwrap();
     net.nodes[0].process.kill().await;
 
-    let req = net.request_price(0, "ETH-USD", TIMES, PAYMENT).await.unwrap();
-    let receipt = net.provider.get_transaction_receipt(req.tx_hash).await.unwrap().unwrap();
+    let req = net
+        .request_price(0, "ETH-USD", TIMES, PAYMENT)
+        .await
+        .unwrap();
+    let receipt = net
+        .provider
+        .get_transaction_receipt(req.tx_hash)
+        .await
+        .unwrap()
+        .unwrap();
     let event = receipt
         .inner
         .logs()
@@ -25,7 +33,12 @@ async fn request_cancelled_after_expiry_is_not_fulfilled() {
     // Too early: the Oracle refuses to cancel before expiry (simulated, so no nonce is spent).
     let consumer = orakel_contracts::PriceConsumer::new(net.nodes[0].consumer, &net.provider);
     let early = consumer
-        .cancelRequest(event.requestId, event.payment, event.callbackFunctionId, event.cancelExpiration)
+        .cancelRequest(
+            event.requestId,
+            event.payment,
+            event.callbackFunctionId,
+            event.cancelExpiration,
+        )
         .from(net.deployer)
         .call()
         .await;
@@ -33,7 +46,12 @@ async fn request_cancelled_after_expiry_is_not_fulfilled() {
 
     net.advance_time(6 * 60).await.unwrap();
     let cancel = consumer
-        .cancelRequest(event.requestId, event.payment, event.callbackFunctionId, event.cancelExpiration)
+        .cancelRequest(
+            event.requestId,
+            event.payment,
+            event.callbackFunctionId,
+            event.cancelExpiration,
+        )
         .from(net.deployer)
         .send()
         .await
@@ -45,11 +63,23 @@ async fn request_cancelled_after_expiry_is_not_fulfilled() {
 
     net.nodes[0].process.start().await.unwrap();
     // A later request is served, so the node has read past the cancellation.
-    let later = net.request_price(0, "BTC-USD", TIMES, PAYMENT).await.unwrap();
+    let later = net
+        .request_price(0, "BTC-USD", TIMES, PAYMENT)
+        .await
+        .unwrap();
     harness::fulfilled(&net, later.request_id, from).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let answered: Vec<_> = net.fulfilments(from, None).await.unwrap().into_iter().map(|f| f.request_id).collect();
-    assert!(!answered.contains(&req.request_id), "cancelled request was fulfilled");
+    let answered: Vec<_> = net
+        .fulfilments(from, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.request_id)
+        .collect();
+    assert!(
+        !answered.contains(&req.request_id),
+        "cancelled request was fulfilled"
+    );
 
     let requests = harness::api_until(&net, 0, "/v2/requests", Duration::from_secs(5), |b| {
         b["requests"].as_array().is_some_and(|r| r.len() == 2)
@@ -63,6 +93,10 @@ async fn request_cancelled_after_expiry_is_not_fulfilled() {
         .expect("cancelled request recorded");
     assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
     let txs = harness::api_until(&net, 0, "/v2/txs", Duration::from_secs(5), |_| true).await;
-    assert_eq!(txs["txs"].as_array().unwrap().len(), 1, "only the later request gets a transaction: {txs}");
+    assert_eq!(
+        txs["txs"].as_array().unwrap().len(),
+        1,
+        "only the later request gets a transaction: {txs}"
+    );
     net.devnet.shutdown().await;
 }

@@ -10,30 +10,64 @@ async fn request_is_fulfilled_with_the_sources_median_and_recorded() {
     let net = harness::start(1, false).await;
     let from = net.block_number().await.unwrap();
     let asked = SystemTime::now();
-    let req = net.request_price(0, "ETH-USD", TIMES, PAYMENT).await.unwrap();
+    let req = net
+        .request_price(0, "ETH-USD", TIMES, PAYMENT)
+        .await
+        .unwrap();
     let f = harness::fulfilled(&net, req.request_id, from).await;
     let expected = harness::expected_answers(&net, "ETH-USD", asked);
-    assert!(expected.contains(&f.value), "answer {} not among the sources' medians {expected:?}", f.value);
+    assert!(
+        expected.contains(&f.value),
+        "answer {} not among the sources' medians {expected:?}",
+        f.value
+    );
     assert_eq!(f.consumer, net.nodes[0].consumer);
 
     // The node recorded the request, the run with every task, and one mined transaction.
     let runs = harness::api_until(&net, 0, "/v2/runs", Duration::from_secs(10), |b| {
-        b["runs"].as_array().is_some_and(|r| r.len() == 1 && r[0]["state"] == "completed")
+        b["runs"]
+            .as_array()
+            .is_some_and(|r| r.len() == 1 && r[0]["state"] == "completed")
     })
     .await;
     let run_id = runs["runs"][0]["id"].as_i64().unwrap();
-    let (_, run) = net.api(&net.nodes[0], reqwest::Method::GET, &format!("/v2/runs/{run_id}"), None).await.unwrap();
+    let (_, run) = net
+        .api(
+            &net.nodes[0],
+            reqwest::Method::GET,
+            &format!("/v2/runs/{run_id}"),
+            None,
+        )
+        .await
+        .unwrap();
     let tasks = run["run"]["tasks"].as_array().unwrap();
-    let ids: Vec<&str> = tasks.iter().map(|t| t["dot_id"].as_str().unwrap()).collect();
-    for id in ["decode_log", "decode_cbor", "fetch_0", "parse_4", "median", "scale", "encode_tx", "submit_tx"] {
+    let ids: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["dot_id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "decode_log",
+        "decode_cbor",
+        "fetch_0",
+        "parse_4",
+        "median",
+        "scale",
+        "encode_tx",
+        "submit_tx",
+    ] {
         assert!(ids.contains(&id), "task {id} missing from run: {ids:?}");
     }
     assert!(tasks.iter().all(|t| t["error"].is_null()), "{tasks:?}");
     harness::api_until(&net, 0, "/v2/txs", Duration::from_secs(10), |b| {
-        b["txs"].as_array().is_some_and(|t| t.len() == 1 && t[0]["state"] == "confirmed")
+        b["txs"]
+            .as_array()
+            .is_some_and(|t| t.len() == 1 && t[0]["state"] == "confirmed")
     })
     .await;
-    harness::api_until(&net, 0, "/v2/requests", Duration::from_secs(5), |b| b["requests"][0]["state"] == "fulfilled").await;
+    harness::api_until(&net, 0, "/v2/requests", Duration::from_secs(5), |b| {
+        b["requests"][0]["state"] == "fulfilled"
+    })
+    .await;
     net.devnet.shutdown().await;
 }
 
@@ -61,7 +95,12 @@ async fn operator_request_is_answered_through_fulfill_oracle_request2() {
     let asked = SystemTime::now();
     let consumer = orakel_contracts::PriceConsumer::new(net.nodes[0].consumer, &net.provider);
     let receipt = consumer
-        .requestPriceOperator(net.nodes[0].spec_id, "BTC-USD".into(), alloy::primitives::I256::try_from(TIMES).unwrap(), PAYMENT)
+        .requestPriceOperator(
+            net.nodes[0].spec_id,
+            "BTC-USD".into(),
+            alloy::primitives::I256::try_from(TIMES).unwrap(),
+            PAYMENT,
+        )
         .from(net.deployer)
         .send()
         .await
@@ -76,21 +115,35 @@ async fn operator_request_is_answered_through_fulfill_oracle_request2() {
         .iter()
         .find_map(|l| {
             use alloy::sol_types::SolEvent;
-            orakel_contracts::PriceConsumer::PriceRequested::decode_log_data(l.data()).ok().map(|e| e.requestId)
+            orakel_contracts::PriceConsumer::PriceRequested::decode_log_data(l.data())
+                .ok()
+                .map(|e| e.requestId)
         })
         .unwrap();
     let f = harness::fulfilled(&net, request_id, from).await;
     // Three sources: the median is the middle one of the same tick.
     let sim = net.sim.simulator();
-    let candidates: Vec<_> = (sim.tick_at(asked).saturating_sub(1)..=sim.tick_at(SystemTime::now()))
+    let candidates: Vec<_> = (sim.tick_at(asked).saturating_sub(1)
+        ..=sim.tick_at(SystemTime::now()))
         .filter_map(|t| {
             let obs = sim.observations("BTC-USD", t)?;
-            let mut v: Vec<_> = obs.iter().take(3).filter_map(|o| o.value().cloned()).collect();
+            let mut v: Vec<_> = obs
+                .iter()
+                .take(3)
+                .filter_map(|o| o.value().cloned())
+                .collect();
             v.sort();
             let m = orakel_sim::median(&v)? * bigdecimal::BigDecimal::from(TIMES);
-            m.with_scale(0).to_string().parse::<alloy::primitives::U256>().ok()
+            m.with_scale(0)
+                .to_string()
+                .parse::<alloy::primitives::U256>()
+                .ok()
         })
         .collect();
-    assert!(candidates.contains(&f.value), "answer {} not the 3-source median {candidates:?}", f.value);
+    assert!(
+        candidates.contains(&f.value),
+        "answer {} not the 3-source median {candidates:?}",
+        f.value
+    );
     net.devnet.shutdown().await;
 }

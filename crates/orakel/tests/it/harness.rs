@@ -33,7 +33,11 @@ pub async fn start(nodes: usize, url_jobs: bool) -> TestNet {
         "anvil not found: run `make setup` (or set ORAKEL_ANVIL)"
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = DevnetConfig::new(dir.path().join("devnet"), PathBuf::from(env!("CARGO_BIN_EXE_orakel")), nodes);
+    let mut cfg = DevnetConfig::new(
+        dir.path().join("devnet"),
+        PathBuf::from(env!("CARGO_BIN_EXE_orakel")),
+        nodes,
+    );
     cfg.sim = cfg.sim.without_faults();
     cfg.single_source_job = url_jobs;
     cfg.poll_interval = Duration::from_millis(100);
@@ -46,7 +50,9 @@ pub fn expected_answers(net: &Devnet, pair: &str, since: SystemTime) -> Vec<U256
     let sim = net.sim.simulator();
     let first = sim.tick_at(since).saturating_sub(1);
     let last = sim.tick_at(SystemTime::now());
-    (first..=last).filter_map(|t| orakel_devnet::demo::expected_scaled(net, pair, t)).collect()
+    (first..=last)
+        .filter_map(|t| orakel_devnet::demo::expected_scaled(net, pair, t))
+        .collect()
 }
 
 pub async fn fulfilled(net: &Devnet, request_id: B256, from: u64) -> orakel_devnet::Fulfilment {
@@ -66,11 +72,17 @@ pub async fn api_until(
 ) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let (status, body) = net.api(&net.nodes[node], reqwest::Method::GET, path, None).await.expect("api call");
+        let (status, body) = net
+            .api(&net.nodes[node], reqwest::Method::GET, path, None)
+            .await
+            .expect("api call");
         if status == 200 && f(&body) {
             return body;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition on {path} not met within {timeout:?}; last: {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition on {path} not met within {timeout:?}; last: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
