@@ -77,10 +77,10 @@ impl Anvil {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(Error::Setup(format!("anvil exited at start with {status}")));
             }
-            if let Ok(resp) = client.post(&self.url).json(&body).send().await {
-                if resp.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(resp) = client.post(&self.url).json(&body).send().await
+                && resp.status().is_success()
+            {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -177,19 +177,19 @@ impl NodeProcess {
         let client = reqwest::Client::new();
         let url = format!("{}/health", self.api_url);
         for _ in 0..600 {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(Error::Setup(format!(
-                        "node {} exited at start with {status}; see {}",
-                        self.root.display(),
-                        self.root.join("node.log").display()
-                    )));
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(Error::Setup(format!(
+                    "node {} exited at start with {status}; see {}",
+                    self.root.display(),
+                    self.root.join("node.log").display()
+                )));
             }
-            if let Ok(resp) = client.get(&url).send().await {
-                if resp.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(resp) = client.get(&url).send().await
+                && resp.status().is_success()
+            {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

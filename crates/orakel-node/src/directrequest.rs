@@ -197,10 +197,10 @@ impl DirectRequests {
     }
 
     fn spawn_run(self: &Arc<Self>, row_id: i64, waiting: Waiting) {
-        if let Ok(mut r) = self.running.lock() {
-            if r.insert(row_id, ()).is_some() {
-                return; // already being served
-            }
+        if let Ok(mut r) = self.running.lock()
+            && r.insert(row_id, ()).is_some()
+        {
+            return; // already being served
         }
         let this = self.clone();
         tokio::spawn(async move {

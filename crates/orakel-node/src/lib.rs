@@ -129,12 +129,12 @@ fn check_supported(spec: &orakel_pipeline::JobSpec, chain_id: u64) -> Result<()>
             spec.job_type
         )));
     }
-    if let Some(c) = spec.evm_chain_id {
-        if c != chain_id {
-            return Err(Error::Unsupported(format!(
-                "evmChainID {c} does not match this node's chain {chain_id}"
-            )));
-        }
+    if let Some(c) = spec.evm_chain_id
+        && c != chain_id
+    {
+        return Err(Error::Unsupported(format!(
+            "evmChainID {c} does not match this node's chain {chain_id}"
+        )));
     }
     Ok(())
 }

@@ -52,11 +52,11 @@ impl JobRegistry {
 
     /// Removes a job by database id.
     pub fn remove(&self, id: i64) {
-        if let Ok(mut idx) = self.index.write() {
-            if let Some(job) = idx.by_db_id.remove(&id) {
-                for form in orakel_pipeline::spec_id_forms(&job.spec.external_job_id) {
-                    idx.by_spec_id.remove(&form);
-                }
+        if let Ok(mut idx) = self.index.write()
+            && let Some(job) = idx.by_db_id.remove(&id)
+        {
+            for form in orakel_pipeline::spec_id_forms(&job.spec.external_job_id) {
+                idx.by_spec_id.remove(&form);
             }
         }
     }

@@ -32,21 +32,21 @@ impl ChainTxSink {
 #[async_trait]
 impl EthTxSink for ChainTxSink {
     async fn submit(&self, tx: EthTxRequest) -> Result<TxSubmitted, String> {
-        if let Some(chain) = tx.evm_chain_id {
-            if chain != self.chain_id {
-                return Err(format!(
-                    "evmChainID {chain} does not match this node's chain {}",
-                    self.chain_id
-                ));
-            }
+        if let Some(chain) = tx.evm_chain_id
+            && chain != self.chain_id
+        {
+            return Err(format!(
+                "evmChainID {chain} does not match this node's chain {}",
+                self.chain_id
+            ));
         }
-        if let Some(from) = tx.from {
-            if from != self.txm.address() {
-                return Err(format!(
-                    "from {from:#x} is not this node's key {:#x}",
-                    self.txm.address()
-                ));
-            }
+        if let Some(from) = tx.from
+            && from != self.txm.address()
+        {
+            return Err(format!(
+                "from {from:#x} is not this node's key {:#x}",
+                self.txm.address()
+            ));
         }
         let run_id: Option<i64> = tx
             .idempotency_key
@@ -77,11 +77,11 @@ impl EthTxSink for ChainTxSink {
             })
             .await
             .map_err(|e| e.to_string())?;
-        if sub.created {
-            if let Some((received, _)) = start {
-                metrics::histogram!("orakel_request_to_broadcast_seconds")
-                    .record(received.elapsed().as_secs_f64());
-            }
+        if sub.created
+            && let Some((received, _)) = start
+        {
+            metrics::histogram!("orakel_request_to_broadcast_seconds")
+                .record(received.elapsed().as_secs_f64());
         }
         Ok(TxSubmitted {
             tx_hash: sub.tx_hash,

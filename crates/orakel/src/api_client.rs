@@ -20,15 +20,15 @@ impl Client {
         if let Some(root) = &api.root {
             let cfg = orakel_node::NodeConfig::load(root)?;
             base.get_or_insert_with(|| format!("http://{}", cfg.api.listen));
-            if token.is_none() {
-                if let Some(path) = cfg.token_path() {
-                    token = Some(
-                        std::fs::read_to_string(&path)
-                            .with_context(|| format!("reading API token {}", path.display()))?
-                            .trim()
-                            .to_string(),
-                    );
-                }
+            if token.is_none()
+                && let Some(path) = cfg.token_path()
+            {
+                token = Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading API token {}", path.display()))?
+                        .trim()
+                        .to_string(),
+                );
             }
         }
         Ok(Self {
