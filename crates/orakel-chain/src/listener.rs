@@ -129,7 +129,13 @@ async fn poll_once(
                 cp
             }
             None => {
-                let start = cfg.start_block.unwrap_or(head).min(head);
+                let start = cfg.start_block.unwrap_or(head);
+                if start > head.saturating_add(1) {
+                    // The first block to read is not even the next one yet: wait for it rather
+                    // than reading blocks before it.
+                    handler.on_head(head).await;
+                    return Ok(());
+                }
                 let number = start.saturating_sub(1);
                 let hash = rpc.block_hash(number).await?.unwrap_or_default();
                 Checkpoint {
@@ -175,6 +181,10 @@ async fn catch_up(
     while cp.block_number < head && !cancel.is_cancelled() {
         let from = cp.block_number + 1;
         let to = head.min(cp.block_number + cfg.max_range.max(1));
+        // The checkpoint hash is read BEFORE the logs: if the range is reorged in between, the
+        // stale hash makes the next poll rewind and re-read. Read after, a new chain's hash
+        // could vouch for the old chain's logs and the replacing logs would never be read.
+        let hash = rpc.block_hash(to).await?.unwrap_or_default();
         let (addresses, topics) = handler.filter();
         let mut logs = if addresses.is_empty() || topics.is_empty() {
             // An empty address list would mean "every contract" to eth_getLogs.
@@ -189,7 +199,6 @@ async fn catch_up(
         };
         logs.retain(|l| !l.removed);
         logs.sort_by_key(|l| (l.block_number.unwrap_or(0), l.log_index.unwrap_or(0)));
-        let hash = rpc.block_hash(to).await?.unwrap_or_default();
         let next = Checkpoint {
             block_number: to,
             block_hash: format!("{hash:#x}"),

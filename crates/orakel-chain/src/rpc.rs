@@ -51,6 +51,10 @@ pub fn redact_rpc_url(raw: &str) -> String {
     url.to_string()
 }
 
+/// How long one call may wait for an endpoint's answer before the pool moves on. Without a
+/// limit, an endpoint that accepts connections but never answers would stall every caller.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 struct Endpoint {
     redacted: String,
     provider: RootProvider,
@@ -62,6 +66,7 @@ pub struct Rpc {
     endpoints: Arc<Vec<Endpoint>>,
     active: Arc<AtomicUsize>,
     chain_id: u64,
+    call_timeout: Duration,
 }
 
 impl std::fmt::Debug for Rpc {
@@ -76,7 +81,17 @@ impl std::fmt::Debug for Rpc {
 
 impl Rpc {
     /// Connects to `urls` (HTTP) and checks that every reachable endpoint serves `chain_id`.
+    /// Calls wait at most [`DEFAULT_CALL_TIMEOUT`] for an endpoint.
     pub async fn connect(urls: &[String], chain_id: u64) -> Result<Self> {
+        Self::connect_with_timeout(urls, chain_id, DEFAULT_CALL_TIMEOUT).await
+    }
+
+    /// Like [`Rpc::connect`], with another limit on how long one call waits for an endpoint.
+    pub async fn connect_with_timeout(
+        urls: &[String],
+        chain_id: u64,
+        call_timeout: Duration,
+    ) -> Result<Self> {
         if urls.is_empty() {
             return Err(Error::NoEndpoints);
         }
@@ -102,11 +117,12 @@ impl Rpc {
             endpoints: Arc::new(endpoints),
             active: Arc::new(AtomicUsize::new(0)),
             chain_id,
+            call_timeout,
         };
         let mut any_ok = false;
         let mut last = String::new();
         for ep in rpc.endpoints.iter() {
-            match ep.provider.get_chain_id().await {
+            match with_timeout(call_timeout, ep.provider.get_chain_id()).await {
                 Ok(actual) if actual == chain_id => any_ok = true,
                 Ok(actual) => {
                     return Err(Error::WrongChain {
@@ -174,7 +190,7 @@ impl Rpc {
             let Some(ep) = self.endpoints.get(i) else {
                 continue;
             };
-            match f(ep.provider.clone()).await {
+            match with_timeout(self.call_timeout, f(ep.provider.clone())).await {
                 Ok(v) => {
                     if k != 0 {
                         tracing::warn!(endpoint = %ep.redacted, "rpc failed over to endpoint");
@@ -283,6 +299,20 @@ impl Rpc {
             p.get_transaction_receipt(hash).await
         })
         .await
+    }
+}
+
+/// Runs an RPC future, turning "no answer in time" into a transport error (so the pool fails
+/// over as for a refused connection).
+async fn with_timeout<T>(
+    limit: Duration,
+    call: impl Future<Output = std::result::Result<T, RpcError<TransportErrorKind>>>,
+) -> std::result::Result<T, RpcError<TransportErrorKind>> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(TransportErrorKind::custom_str(&format!(
+            "no answer within {limit:?}"
+        ))),
     }
 }
 

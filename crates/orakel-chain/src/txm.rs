@@ -87,7 +87,11 @@ struct Inner {
     // Nonce assignment and first broadcast happen in nonce order under this lock.
     send_lock: Mutex<()>,
     fees: fee_cache::FeeCache,
+    missing_receipts: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
 }
+
+/// How long a mined nonce may lack a receipt of ours before the transaction is given up.
+const MISSING_RECEIPT_GRACE: Duration = Duration::from_secs(60);
 
 /// Handle to the transaction manager. Cheap to clone.
 #[derive(Clone)]
@@ -150,6 +154,7 @@ impl TxManager {
             cfg,
             send_lock: Mutex::new(()),
             fees: fee_cache::FeeCache::default(),
+            missing_receipts: std::sync::Mutex::new(std::collections::HashMap::new()),
         });
         let tm = Self { inner };
         let looper = tm.clone();
@@ -170,7 +175,7 @@ impl TxManager {
         if let Some(existing) = inner.store.eth_tx_by_key(&req.idempotency_key).await? {
             return self.describe_existing(existing).await;
         }
-        let _guard = inner.send_lock.lock().await;
+        let guard = inner.send_lock.lock().await;
         let (row, created) = inner
             .store
             .create_eth_tx(&NewEthTx {
@@ -184,10 +189,16 @@ impl TxManager {
             })
             .await?;
         if !created {
+            drop(guard);
             return self.describe_existing(row).await;
         }
         let (max_fee, tip) = self.current_fees().await;
-        let hash = self.sign_store_send(&row, max_fee, tip).await?;
+        let (hash, raw) = self.sign_and_store(&row, max_fee, tip).await?;
+        // Broadcast outside the lock: nodes queue a nonce that arrives early until its
+        // predecessor arrives, so arrival order does not matter, and the next transaction
+        // need not wait for this round trip.
+        drop(guard);
+        self.broadcast(&row, &raw).await;
         Ok(TxSubmission {
             tx_id: row.id,
             tx_hash: Some(hash),
@@ -231,6 +242,19 @@ impl TxManager {
 
     /// Signs an attempt at the given fees, stores it, broadcasts it. Returns its hash.
     async fn sign_store_send(&self, row: &EthTxRow, max_fee: u128, tip: u128) -> Result<B256> {
+        let (hash, raw) = self.sign_and_store(row, max_fee, tip).await?;
+        self.broadcast(row, &raw).await;
+        Ok(hash)
+    }
+
+    /// Signs an attempt at the given fees and stores it — before any broadcast, so a crash
+    /// cannot lose a transaction that may already be on the network.
+    async fn sign_and_store(
+        &self,
+        row: &EthTxRow,
+        max_fee: u128,
+        tip: u128,
+    ) -> Result<(B256, Vec<u8>)> {
         let inner = &self.inner;
         let to: Address = row.to_address.parse().map_err(|e| Error::Rejected {
             key: row.idempotency_key.clone(),
@@ -266,8 +290,7 @@ impl TxManager {
                 },
             )
             .await?;
-        self.broadcast(row, &raw).await;
-        Ok(hash)
+        Ok((hash, raw))
     }
 
     /// Sends signed bytes; records the outcome. Passing failures are left to the loop.
@@ -345,9 +368,17 @@ impl TxManager {
                     }
                 }
                 if !found {
-                    let why = "nonce was used by a transaction this node did not send";
-                    tracing::error!(tx = row.id, nonce = row.nonce, why);
-                    inner.store.mark_fatal(row.id, why).await?;
+                    // After a failover the nonce count and the receipts may come from endpoints
+                    // at different heights: only give up when the receipt stays missing.
+                    let first_missing = self.missing_since(row.id);
+                    if first_missing.elapsed() >= MISSING_RECEIPT_GRACE {
+                        let why = "nonce was used by a transaction this node did not send";
+                        tracing::error!(tx = row.id, nonce = row.nonce, why);
+                        inner.store.mark_fatal(row.id, why).await?;
+                        self.clear_missing(row.id);
+                    }
+                } else {
+                    self.clear_missing(row.id);
                 }
                 continue;
             }
@@ -356,20 +387,34 @@ impl TxManager {
                     let (max_fee, tip) = self.current_fees().await;
                     self.sign_store_send(&row, max_fee, tip).await?;
                 }
-                Some(last) if row.state == EthTxState::Unbroadcast => {
-                    self.broadcast(&row, &last.raw).await
-                }
                 Some(last) => {
                     let age = Duration::from_micros(
                         u64::try_from(now_micros() - last.created_at).unwrap_or(0),
                     );
                     if age >= inner.cfg.bump_after {
+                        // Stuck in the pool, or refused at broadcast (e.g. fee too low): a new
+                        // attempt at a higher fee, same nonce.
                         self.bump(&row, last).await?;
+                    } else if row.state == EthTxState::Unbroadcast {
+                        self.broadcast(&row, &last.raw).await;
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    fn missing_since(&self, tx_id: i64) -> std::time::Instant {
+        match self.inner.missing_receipts.lock() {
+            Ok(mut m) => *m.entry(tx_id).or_insert_with(std::time::Instant::now),
+            Err(_) => std::time::Instant::now(),
+        }
+    }
+
+    fn clear_missing(&self, tx_id: i64) {
+        if let Ok(mut m) = self.inner.missing_receipts.lock() {
+            m.remove(&tx_id);
+        }
     }
 
     async fn bump(&self, row: &EthTxRow, last: &orakel_store::AttemptRow) -> Result<()> {

@@ -110,7 +110,8 @@ impl Store {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    /// Deletes a job (soft: its runs stay readable). Open requests of the job are cancelled.
+    /// Deletes a job (soft: its runs stay readable). Its pending requests are cancelled; a
+    /// running one finishes, or is cancelled when the node next picks it up.
     /// Returns false when no live job had that id.
     pub async fn delete_job(&self, id: i64) -> Result<bool> {
         let now = now_micros();

@@ -63,8 +63,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        // An in-memory database exists per connection, so it must be a single connection.
-        let max = if memory { 1 } else { 4 };
+        // One connection: SQLite has one writer at a time anyway, and a second connection
+        // waiting on the lock sleeps in SQLite's busy handler (milliseconds), which would
+        // dominate request latency. Statements queue on the connection instead (microseconds).
+        // An in-memory database also exists per connection, so it must be one.
+        let _ = memory;
+        let max = 1;
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)

@@ -103,6 +103,8 @@ pub struct EthTxRow {
     pub mined_tx_hash: Option<String>,
     /// Block it was mined in.
     pub mined_block: Option<u64>,
+    /// Gas used by the mined attempt.
+    pub gas_used: Option<u64>,
 }
 
 /// A signed attempt to store before it is broadcast.
@@ -135,7 +137,7 @@ pub struct AttemptRow {
 }
 
 const TX_COLUMNS: &str = "id, idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
-     error, run_id, created_at, broadcast_at, mined_tx_hash, mined_block";
+     error, run_id, created_at, broadcast_at, mined_tx_hash, mined_block, gas_used";
 
 fn u64_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<u64> {
     Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
@@ -162,6 +164,9 @@ fn tx_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EthTxRow> {
         mined_block: row
             .try_get::<Option<i64>, _>("mined_block")?
             .map(|b| u64::try_from(b).unwrap_or(0)),
+        gas_used: row
+            .try_get::<Option<i64>, _>("gas_used")?
+            .map(|g| u64::try_from(g).unwrap_or(0)),
     })
 }
 
@@ -259,6 +264,7 @@ impl Store {
                         broadcast_at: None,
                         mined_tx_hash: None,
                         mined_block: None,
+                        gas_used: None,
                     },
                     true,
                 ))
