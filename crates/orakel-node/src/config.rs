@@ -123,7 +123,7 @@ pub struct HttpConfig {
     /// Largest response body accepted.
     #[serde(default = "default_max_response")]
     pub max_response_bytes: usize,
-    /// Longest a whole run may take when its spec sets no `maxTaskDuration`.
+    /// Longest a single task may take when its spec sets no `maxTaskDuration`.
     #[serde(default = "default_max_task", with = "humantime_serde")]
     pub max_task_duration: Duration,
 }
@@ -300,13 +300,11 @@ impl NodeConfig {
         self.api.token_file.as_ref().map(|p| self.root.join(p))
     }
 
-    /// Writes the config to `<root>/config.toml`.
+    /// Writes the config to `<root>/config.toml`, readable by its owner only (RPC URLs may
+    /// carry API keys).
     pub fn save(&self) -> Result<()> {
         let text = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
-        std::fs::create_dir_all(&self.root)
-            .map_err(|e| Error::Config(format!("{}: {e}", self.root.display())))?;
-        let path = self.root.join(CONFIG_FILE);
-        std::fs::write(&path, text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+        crate::init::write_private(&self.root.join(CONFIG_FILE), &text)
     }
 }
 

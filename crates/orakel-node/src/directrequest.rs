@@ -48,13 +48,24 @@ const MAX_CONCURRENT_RUNS: usize = 512;
 /// the cancellation check before sending.
 #[derive(Default)]
 pub struct RunStarts {
-    inner: Mutex<HashMap<i64, (Instant, i64)>>,
+    inner: Mutex<HashMap<i64, RunStart>>,
+}
+
+/// What the transaction sink needs to know about a running run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunStart {
+    /// When its request log was received.
+    pub received: Instant,
+    /// The request's row id.
+    pub request_row: i64,
+    /// The spec-level `gasLimit`, default for `ethtx` tasks without one.
+    pub gas_limit: Option<u64>,
 }
 
 impl RunStarts {
-    fn insert(&self, run_id: i64, received: Instant, request_row: i64) {
+    fn insert(&self, run_id: i64, start: RunStart) {
         if let Ok(mut m) = self.inner.lock() {
-            m.insert(run_id, (received, request_row));
+            m.insert(run_id, start);
         }
     }
     fn remove(&self, run_id: i64) {
@@ -62,8 +73,8 @@ impl RunStarts {
             m.remove(&run_id);
         }
     }
-    /// When the run's request log was received, and the request's row id.
-    pub fn get(&self, run_id: i64) -> Option<(Instant, i64)> {
+    /// The run's start record.
+    pub fn get(&self, run_id: i64) -> Option<RunStart> {
         self.inner.lock().ok()?.get(&run_id).copied()
     }
 }
@@ -241,6 +252,20 @@ impl DirectRequests {
                 .await?;
             return Ok(());
         };
+        // A reorg may have moved the log to a later block since it was queued: count
+        // confirmations from where it is now.
+        let head = self.head.load(Ordering::Relaxed);
+        if row.state == RequestState::Pending
+            && head + 1 < row.block_number + waiting.min_confirmations.max(1)
+        {
+            self.enqueue(
+                row_id,
+                row.block_number,
+                waiting.min_confirmations,
+                waiting.received,
+            );
+            return Ok(());
+        }
         // With more than one confirmation required, make sure the log's block is still canonical.
         if waiting.min_confirmations > 1 && row.state == RequestState::Pending {
             let canonical = self
@@ -298,7 +323,14 @@ impl DirectRequests {
             .store
             .start_run(job.row.id, Some(row.id), &inputs)
             .await?;
-        self.starts.insert(run_id, received, row.id);
+        self.starts.insert(
+            run_id,
+            RunStart {
+                received,
+                request_row: row.id,
+                gas_limit: job.spec.gas_limit,
+            },
+        );
         let ctx = RunContext {
             run_id: run_id.to_string(),
             job_spec_vars: job.spec.job_spec_vars(job.row.id),

@@ -89,22 +89,28 @@ pub fn init(opts: &InitOptions, password: &str) -> Result<Initialized> {
     })
 }
 
-/// Writes a file readable by its owner only.
+/// Writes a file readable by its owner only (created with mode 0600, never wider).
 pub fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io {
             what: format!("creating {}", dir.display()),
             source: e,
         })?;
     }
-    std::fs::write(path, contents).map_err(|e| Error::Io {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| Error::Io {
         what: format!("writing {}", path.display()),
         source: e,
     })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
-    Ok(())
+    file.write_all(contents.as_bytes()).map_err(|e| Error::Io {
+        what: format!("writing {}", path.display()),
+        source: e,
+    })
 }

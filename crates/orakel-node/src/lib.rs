@@ -69,8 +69,9 @@ impl std::fmt::Debug for NodeHandle {
 }
 
 impl NodeHandle {
-    /// Stops every task and waits for them (in-flight runs finish their current step; their
-    /// requests resume on the next start).
+    /// Stops the listener, scheduler and API and waits for them. Runs still in flight are
+    /// abandoned where they are; their requests resume on the next start (the same path as
+    /// after a crash).
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
         while self.tasks.join_next().await.is_some() {}

@@ -7,7 +7,7 @@ use orakel_chain::{TxManager, TxRequest};
 use orakel_pipeline::{EthTxRequest, EthTxSink, TxSubmitted};
 use orakel_store::{RequestState, Store};
 
-use crate::directrequest::RunStarts;
+use crate::directrequest::{RunStart, RunStarts};
 
 /// The node's [`EthTxSink`].
 pub struct ChainTxSink {
@@ -54,7 +54,7 @@ impl EthTxSink for ChainTxSink {
             .next()
             .and_then(|r| r.parse().ok());
         let start = run_id.and_then(|r| self.starts.get(r));
-        if let Some((_, request_row)) = start {
+        if let Some(RunStart { request_row, .. }) = start {
             // A request cancelled on chain while its run was fetching data must not be answered.
             if self
                 .store
@@ -72,13 +72,13 @@ impl EthTxSink for ChainTxSink {
                 idempotency_key: tx.idempotency_key,
                 to: tx.to,
                 data: tx.data,
-                gas_limit: tx.gas_limit,
+                gas_limit: tx.gas_limit.or(start.and_then(|s| s.gas_limit)),
                 run_id,
             })
             .await
             .map_err(|e| e.to_string())?;
         if sub.created
-            && let Some((received, _)) = start
+            && let Some(RunStart { received, .. }) = start
         {
             metrics::histogram!("orakel_request_to_broadcast_seconds")
                 .record(received.elapsed().as_secs_f64());

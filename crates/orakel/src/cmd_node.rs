@@ -126,14 +126,23 @@ pub async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     let mut node = orakel_node::start(cfg, signer).await?;
     let cancel = node.cancel_token();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut failed = false;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received; stopping"),
         _ = sigterm.recv() => tracing::info!("SIGTERM received; stopping"),
-        () = node.wait() => tracing::warn!("a node task ended; stopping"),
+        () = node.wait() => {
+            // A core task ended on its own: exit non-zero so a supervisor restarts the node.
+            tracing::error!("a node task ended unexpectedly; stopping");
+            failed = true;
+        }
     }
     cancel.cancel();
     node.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn address(root: &Path) -> anyhow::Result<ExitCode> {

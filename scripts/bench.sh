@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make bench: measures the figures BENCHMARKS.md and bench/results.json report.
+#   1. contract gas (forge, scripts/contracts-gas.sh)
+#   2. pipeline engine throughput (criterion, orakel-pipeline/benches/engine.rs)
+#   3. end-to-end direct-request load on anvil (automine) against one release-built node
+# Environment: BENCH_RATE (default 250 req/s offered), BENCH_DURATION (default 60s).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export PATH="$root/contracts/node_modules/.bin:$PATH"
+out="$root/bench/out"
+mkdir -p "$out"
+
+rate="${BENCH_RATE:-250}"
+duration="${BENCH_DURATION:-60s}"
+
+echo "bench: contract gas"
+scripts/contracts-gas.sh > "$out/gas.json"
+
+echo "bench: pipeline engine (criterion)"
+cargo bench -p orakel-pipeline --bench engine --locked -- --noplot 2>&1 | tee "$out/engine.txt" | grep -E "time:|thrpt:" || true
+
+echo "bench: end-to-end direct request, ${rate}/s offered for ${duration}"
+cargo build --release -p orakel --locked
+./target/release/orakel bench --rate "$rate" --duration "$duration" --json "$out/direct_request.json"
+
+python3 scripts/bench-report.py "$out" "$rate" "$duration"
