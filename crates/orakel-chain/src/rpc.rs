@@ -293,6 +293,69 @@ impl Rpc {
         .await
     }
 
+    /// Sends several signed transactions in one JSON-RPC batch, in the given order (use nonce
+    /// order). Returns one result per transaction; a transport failure of the whole batch fails
+    /// over to the next endpoint like any call.
+    pub async fn send_raw_batch(&self, raws: &[Vec<u8>]) -> Result<Vec<Result<B256>>> {
+        let answers = self
+            .call("eth_sendRawTransaction", |p| async move {
+                let client = p.client();
+                let mut batch = alloy::rpc::client::BatchRequest::new(client);
+                let mut waiters = Vec::with_capacity(raws.len());
+                for raw in raws {
+                    let raw = Bytes::copy_from_slice(raw);
+                    waiters.push(batch.add_call::<_, B256>("eth_sendRawTransaction", &(raw,))?);
+                }
+                batch.send().await?;
+                let mut out = Vec::with_capacity(waiters.len());
+                for w in waiters {
+                    out.push(w.await);
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(answers
+            .into_iter()
+            .map(|r| {
+                r.map_err(|e| match e {
+                    RpcError::ErrorResp(payload) => Error::RpcResponse {
+                        method: "eth_sendRawTransaction",
+                        code: payload.code,
+                        message: payload.message.to_string(),
+                    },
+                    other => Error::Rpc {
+                        method: "eth_sendRawTransaction",
+                        last: other.to_string(),
+                    },
+                })
+            })
+            .collect())
+    }
+
+    /// Receipts of several transactions in one JSON-RPC batch (`None` where not mined).
+    pub async fn receipts_batch(&self, hashes: &[B256]) -> Result<Vec<Option<TransactionReceipt>>> {
+        let answers = self
+            .call("eth_getTransactionReceipt", |p| async move {
+                let client = p.client();
+                let mut batch = alloy::rpc::client::BatchRequest::new(client);
+                let mut waiters = Vec::with_capacity(hashes.len());
+                for h in hashes {
+                    waiters.push(batch.add_call::<_, Option<TransactionReceipt>>(
+                        "eth_getTransactionReceipt",
+                        &(h,),
+                    )?);
+                }
+                batch.send().await?;
+                let mut out = Vec::with_capacity(waiters.len());
+                for w in waiters {
+                    out.push(w.await?);
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(answers)
+    }
+
     /// `eth_getTransactionReceipt`.
     pub async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
         self.call("eth_getTransactionReceipt", |p| async move {

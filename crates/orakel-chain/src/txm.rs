@@ -75,6 +75,9 @@ pub struct TxSubmission {
     pub nonce: u64,
     /// False when the idempotency key existed already (nothing new was sent).
     pub created: bool,
+    /// When the first attempt was written to the RPC endpoint (its answer can take longer:
+    /// anvil mines the block inside `eth_sendRawTransaction`).
+    pub on_wire_at: Option<std::time::Instant>,
 }
 
 struct Inner {
@@ -84,11 +87,27 @@ struct Inner {
     address: Address,
     address_hex: String,
     cfg: TxManagerConfig,
-    // Nonce assignment and first broadcast happen in nonce order under this lock.
+    // Nonce assignment and hand-over to the broadcaster happen under this lock, so the
+    // broadcaster receives transactions in nonce order.
     send_lock: Mutex<()>,
+    outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
     fees: fee_cache::FeeCache,
     missing_receipts: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+    last_rebroadcast: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
 }
+
+/// A signed first attempt waiting for the broadcaster.
+struct Outgoing {
+    row: EthTxRow,
+    raw: Vec<u8>,
+    sent: tokio::sync::oneshot::Sender<std::time::Instant>,
+}
+
+/// How old a never-broadcast attempt must be before the loop sends it itself.
+const UNSENT_GRACE: Duration = Duration::from_secs(2);
+
+/// Most transactions taken from the queue at once.
+const MAX_BATCH: usize = 256;
 
 /// How long a mined nonce may lack a receipt of ours before the transaction is given up.
 const MISSING_RECEIPT_GRACE: Duration = Duration::from_secs(60);
@@ -145,6 +164,7 @@ impl TxManager {
             .sync_nonce(&address_hex, rpc.chain_id(), chain_nonce)
             .await?;
         tracing::info!(address = %address_hex, chain_nonce, next_nonce = next, "transaction manager ready");
+        let (outbox, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             rpc,
             store,
@@ -153,12 +173,17 @@ impl TxManager {
             address_hex,
             cfg,
             send_lock: Mutex::new(()),
+            outbox,
             fees: fee_cache::FeeCache::default(),
             missing_receipts: std::sync::Mutex::new(std::collections::HashMap::new()),
+            last_rebroadcast: std::sync::Mutex::new(std::collections::HashMap::new()),
         });
         let tm = Self { inner };
         let looper = tm.clone();
-        tokio::spawn(async move { looper.confirm_loop(cancel).await });
+        let loop_cancel = cancel.clone();
+        tokio::spawn(async move { looper.confirm_loop(loop_cancel).await });
+        let broadcaster = tm.clone();
+        tokio::spawn(async move { broadcaster.broadcast_loop(outbox_rx, cancel).await });
         Ok(tm)
     }
 
@@ -172,38 +197,89 @@ impl TxManager {
     /// transaction is recorded either way.
     pub async fn submit(&self, req: TxRequest) -> Result<TxSubmission> {
         let inner = &self.inner;
-        if let Some(existing) = inner.store.eth_tx_by_key(&req.idempotency_key).await? {
-            return self.describe_existing(existing).await;
-        }
+        let (max_fee, tip) = self.current_fees().await;
         let guard = inner.send_lock.lock().await;
-        let (row, created) = inner
+        let new = NewEthTx {
+            idempotency_key: req.idempotency_key.clone(),
+            chain_id: inner.rpc.chain_id(),
+            from_address: inner.address_hex.clone(),
+            to_address: format!("{:#x}", req.to),
+            data: req.data.to_vec(),
+            gas_limit: req.gas_limit.unwrap_or(inner.cfg.default_gas_limit),
+            run_id: req.run_id,
+        };
+        // Nonce, transaction and signed first attempt are stored in one commit, before any
+        // broadcast.
+        let (row, attempt, created) = inner
             .store
-            .create_eth_tx(&NewEthTx {
-                idempotency_key: req.idempotency_key.clone(),
-                chain_id: inner.rpc.chain_id(),
-                from_address: inner.address_hex.clone(),
-                to_address: format!("{:#x}", req.to),
-                data: req.data.to_vec(),
-                gas_limit: req.gas_limit.unwrap_or(inner.cfg.default_gas_limit),
-                run_id: req.run_id,
+            .create_eth_tx_signed(&new, |nonce| {
+                self.sign(&new, nonce, max_fee, tip)
+                    .map_err(|e| e.to_string())
             })
             .await?;
-        if !created {
+        let Some(attempt) = attempt.filter(|_| created) else {
             drop(guard);
             return self.describe_existing(row).await;
-        }
-        let (max_fee, tip) = self.current_fees().await;
-        let (hash, raw) = self.sign_and_store(&row, max_fee, tip).await?;
-        // Broadcast outside the lock: nodes queue a nonce that arrives early until its
-        // predecessor arrives, so arrival order does not matter, and the next transaction
-        // need not wait for this round trip.
+        };
+        // The broadcaster sends in the order it receives, which is nonce order because we hand
+        // over under the lock. (Out-of-order arrival is legal, but some nodes — anvil's
+        // automine among them — then leave ready transactions unmined.) Sending happens
+        // outside the lock, batched with whatever else is waiting.
+        let (sent, sent_rx) = tokio::sync::oneshot::channel();
+        let hash = attempt.tx_hash.parse().ok();
+        let (tx_id, nonce) = (row.id, row.nonce);
+        let handed_over = inner
+            .outbox
+            .send(Outgoing {
+                row,
+                raw: attempt.raw,
+                sent,
+            })
+            .is_ok();
         drop(guard);
-        self.broadcast(&row, &raw).await;
+        let on_wire_at = if handed_over {
+            sent_rx.await.ok()
+        } else {
+            None
+        };
         Ok(TxSubmission {
-            tx_id: row.id,
-            tx_hash: Some(hash),
-            nonce: row.nonce,
+            tx_id,
+            tx_hash: hash,
+            nonce,
             created: true,
+            on_wire_at,
+        })
+    }
+
+    /// Signs the transaction `new` with `nonce` at the given fees.
+    fn sign(&self, new: &NewEthTx, nonce: u64, max_fee: u128, tip: u128) -> Result<NewAttempt> {
+        let to: Address = new.to_address.parse().map_err(|e| Error::Rejected {
+            key: new.idempotency_key.clone(),
+            reason: format!("bad recipient: {e}"),
+        })?;
+        let mut tx = TxEip1559 {
+            chain_id: new.chain_id,
+            nonce,
+            gas_limit: new.gas_limit,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: tip,
+            to: TxKind::Call(to),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: Bytes::from(new.data.clone()),
+        };
+        let signature = self
+            .inner
+            .signer
+            .sign_transaction_sync(&mut tx)
+            .map_err(|e| Error::Signing(e.to_string()))?;
+        let signed = tx.into_signed(signature);
+        let hash = *signed.hash();
+        Ok(NewAttempt {
+            tx_hash: format!("{hash:#x}"),
+            max_fee_per_gas: max_fee.to_string(),
+            max_priority_fee_per_gas: tip.to_string(),
+            raw: TxEnvelope::from(signed).encoded_2718(),
         })
     }
 
@@ -215,6 +291,7 @@ impl TxManager {
             tx_hash: hash,
             nonce: row.nonce,
             created: false,
+            on_wire_at: None,
         })
     }
 
@@ -295,22 +372,111 @@ impl TxManager {
 
     /// Sends signed bytes; records the outcome. Passing failures are left to the loop.
     async fn broadcast(&self, row: &EthTxRow, raw: &[u8]) {
+        if self.send_once(row, raw).await {
+            if let Err(e) = self.inner.store.mark_broadcast(row.id).await {
+                tracing::error!(tx = row.id, error = %e, "cannot record broadcast");
+            }
+        }
+    }
+
+    /// Sends signed bytes once. True when the endpoint has the transaction (accepted now or
+    /// known already); a failure is noted on the transaction for the loop to retry.
+    async fn send_once(&self, row: &EthTxRow, raw: &[u8]) -> bool {
         let inner = &self.inner;
-        match inner.rpc.send_raw(raw).await {
+        let started = std::time::Instant::now();
+        let sent = inner.rpc.send_raw(raw).await;
+        metrics::histogram!("orakel_txm_broadcast_rpc_seconds")
+            .record(started.elapsed().as_secs_f64());
+        match sent {
             Ok(_) => {
-                if let Err(e) = inner.store.mark_broadcast(row.id).await {
-                    tracing::error!(tx = row.id, error = %e, "cannot record broadcast");
-                }
                 metrics::counter!("orakel_txm_broadcasts_total").increment(1);
+                true
             }
-            Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
-                let _ = inner.store.mark_broadcast(row.id).await;
-            }
+            Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => true,
             Err(e) => {
                 tracing::warn!(tx = row.id, nonce = row.nonce, error = %e, "broadcast failed; will retry");
                 metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
                 let _ = inner.store.note_tx_error(row.id, &e.to_string()).await;
+                false
             }
+        }
+    }
+
+    /// Sends handed-over first attempts in arrival (nonce) order; what is waiting when a send
+    /// starts goes out as one JSON-RPC batch.
+    async fn broadcast_loop(
+        self,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            let first = tokio::select! {
+                () = cancel.cancelled() => return,
+                item = rx.recv() => match item { Some(i) => i, None => return },
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+            // What is waiting goes out in nonce order as one JSON-RPC batch: one round trip
+            // however many runs finished at once. Endpoints may work through a batch's items
+            // concurrently; a nonce that arrives after its successor is fine for real nodes,
+            // and the head-of-line re-send in `check_open` covers endpoints that drop it.
+            let on_wire = std::time::Instant::now();
+            let raws: Vec<Vec<u8>> = batch.iter().map(|o| o.raw.clone()).collect();
+            let started = std::time::Instant::now();
+            let results = if let [one] = raws.as_slice() {
+                vec![self.inner.rpc.send_raw(one).await]
+            } else {
+                match self.inner.rpc.send_raw_batch(&raws).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let text = e.to_string();
+                        raws.iter()
+                            .map(|_| {
+                                Err(Error::Rpc {
+                                    method: "eth_sendRawTransaction",
+                                    last: text.clone(),
+                                })
+                            })
+                            .collect()
+                    }
+                }
+            };
+            metrics::histogram!("orakel_txm_broadcast_rpc_seconds")
+                .record(started.elapsed().as_secs_f64());
+            metrics::histogram!("orakel_txm_broadcast_batch_size").record(raws.len() as f64);
+            let mut sent_ids = Vec::with_capacity(batch.len());
+            let mut failed = Vec::new();
+            for (item, result) in batch.into_iter().zip(results) {
+                match result {
+                    Ok(_) => sent_ids.push(item.row.id),
+                    Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
+                        sent_ids.push(item.row.id)
+                    }
+                    Err(e) => {
+                        tracing::warn!(tx = item.row.id, nonce = item.row.nonce, error = %e, "broadcast failed; will retry");
+                        metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
+                        failed.push((item.row.id, e.to_string()));
+                    }
+                }
+                let _ = item.sent.send(on_wire);
+            }
+            metrics::counter!("orakel_txm_broadcasts_total").increment(sent_ids.len() as u64);
+            // Recorded off the sending path: an unrecorded broadcast is only re-sent later,
+            // which is harmless.
+            let store = self.inner.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.mark_broadcast_many(&sent_ids).await {
+                    tracing::error!(error = %e, "cannot record broadcasts");
+                }
+                for (id, why) in failed {
+                    let _ = store.note_tx_error(id, &why).await;
+                }
+            });
         }
     }
 
@@ -330,62 +496,78 @@ impl TxManager {
     /// stuck ones.
     pub async fn check_open(&self) -> Result<()> {
         let inner = &self.inner;
-        let open = inner.store.open_eth_txs().await?;
+        let open: Vec<EthTxRow> = inner
+            .store
+            .open_eth_txs()
+            .await?
+            .into_iter()
+            .filter(|r| r.from_address == inner.address_hex && r.chain_id == inner.rpc.chain_id())
+            .collect();
         if open.is_empty() {
             return Ok(());
         }
         let mined_nonce = inner.rpc.mined_nonce(inner.address).await?;
-        for row in open {
-            if row.from_address != inner.address_hex || row.chain_id != inner.rpc.chain_id() {
+        let ids: Vec<i64> = open.iter().map(|r| r.id).collect();
+        let mut attempts = inner.store.attempts_of(&ids).await?;
+
+        // Mined nonces: which attempt made it? Ask for every attempt's receipt in one batch.
+        let mined_rows: Vec<&EthTxRow> = open.iter().filter(|r| r.nonce < mined_nonce).collect();
+        let mut asked: Vec<(i64, String, B256)> = Vec::new();
+        for row in &mined_rows {
+            for a in attempts.get(&row.id).into_iter().flatten() {
+                if let Ok(h) = a.tx_hash.parse::<B256>() {
+                    asked.push((row.id, a.tx_hash.clone(), h));
+                }
+            }
+        }
+        let hashes: Vec<B256> = asked.iter().map(|(_, _, h)| *h).collect();
+        let receipts = if hashes.is_empty() {
+            Vec::new()
+        } else {
+            inner.rpc.receipts_batch(&hashes).await?
+        };
+        let mut mined = Vec::new();
+        let mut found = std::collections::HashSet::new();
+        for ((id, hash_text, _), receipt) in asked.iter().zip(receipts) {
+            let Some(receipt) = receipt else { continue };
+            if !found.insert(*id) {
                 continue;
             }
-            let attempts = inner.store.attempts(row.id).await?;
-            if row.nonce < mined_nonce {
-                let mut found = false;
-                for attempt in attempts.iter().rev() {
-                    let Ok(hash) = attempt.tx_hash.parse::<B256>() else {
-                        continue;
-                    };
-                    if let Some(receipt) = inner.rpc.receipt(hash).await? {
-                        let block = receipt.block_number.unwrap_or(0);
-                        inner
-                            .store
-                            .mark_mined(
-                                row.id,
-                                &attempt.tx_hash,
-                                block,
-                                receipt.gas_used,
-                                receipt.status(),
-                            )
-                            .await?;
-                        metrics::counter!("orakel_txm_mined_total", "status" => if receipt.status() { "ok" } else { "reverted" })
-                            .increment(1);
-                        if !receipt.status() {
-                            tracing::warn!(tx = row.id, hash = %attempt.tx_hash, "transaction reverted");
-                        }
-                        found = true;
-                        break;
-                    }
-                }
-                if !found {
-                    // After a failover the nonce count and the receipts may come from endpoints
-                    // at different heights: only give up when the receipt stays missing.
-                    let first_missing = self.missing_since(row.id);
-                    if first_missing.elapsed() >= MISSING_RECEIPT_GRACE {
-                        let why = "nonce was used by a transaction this node did not send";
-                        tracing::error!(tx = row.id, nonce = row.nonce, why);
-                        inner.store.mark_fatal(row.id, why).await?;
-                        self.clear_missing(row.id);
-                    }
-                } else {
-                    self.clear_missing(row.id);
-                }
+            let ok = receipt.status();
+            metrics::counter!("orakel_txm_mined_total", "status" => if ok { "ok" } else { "reverted" }).increment(1);
+            if !ok {
+                tracing::warn!(tx = id, hash = %hash_text, "transaction reverted");
+            }
+            mined.push((
+                *id,
+                hash_text.clone(),
+                receipt.block_number.unwrap_or(0),
+                receipt.gas_used,
+                ok,
+            ));
+        }
+        inner.store.mark_mined_many(&mined).await?;
+        for row in &mined_rows {
+            if found.contains(&row.id) {
+                self.clear_missing(row.id);
                 continue;
             }
-            match attempts.last() {
+            // After a failover the nonce count and the receipts may come from endpoints at
+            // different heights: only give up when the receipt stays missing.
+            if self.missing_since(row.id).elapsed() >= MISSING_RECEIPT_GRACE {
+                let why = "nonce was used by a transaction this node did not send";
+                tracing::error!(tx = row.id, nonce = row.nonce, why);
+                inner.store.mark_fatal(row.id, why).await?;
+                self.clear_missing(row.id);
+            }
+        }
+
+        // Not mined yet: send what was never sent, bump what is stuck.
+        for row in open.iter().filter(|r| r.nonce >= mined_nonce) {
+            match attempts.remove(&row.id).and_then(|mut a| a.pop()) {
                 None => {
                     let (max_fee, tip) = self.current_fees().await;
-                    self.sign_store_send(&row, max_fee, tip).await?;
+                    self.sign_store_send(row, max_fee, tip).await?;
                 }
                 Some(last) => {
                     let age = Duration::from_micros(
@@ -394,14 +576,47 @@ impl TxManager {
                     if age >= inner.cfg.bump_after {
                         // Stuck in the pool, or refused at broadcast (e.g. fee too low): a new
                         // attempt at a higher fee, same nonce.
-                        self.bump(&row, last).await?;
-                    } else if row.state == EthTxState::Unbroadcast {
-                        self.broadcast(&row, &last.raw).await;
+                        self.bump(row, &last).await?;
+                    } else if row.state == EthTxState::Unbroadcast && age >= UNSENT_GRACE {
+                        // Left unsent by a previous process or a failed broadcast (younger
+                        // ones may still be queued for the broadcaster).
+                        self.broadcast(row, &last.raw).await;
+                    } else if row.nonce == mined_nonce
+                        && age >= UNSENT_GRACE
+                        && self.rebroadcast_due(row.id)
+                    {
+                        // The lowest unmined nonce holds every later one back; endpoints do
+                        // drop transactions, so send it again (same bytes, harmless if known).
+                        tracing::debug!(
+                            tx = row.id,
+                            nonce = row.nonce,
+                            "re-sending the head-of-line transaction"
+                        );
+                        metrics::counter!("orakel_txm_rebroadcasts_total").increment(1);
+                        self.broadcast(row, &last.raw).await;
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// True at most once per [`UNSENT_GRACE`] per transaction.
+    fn rebroadcast_due(&self, tx_id: i64) -> bool {
+        let Ok(mut m) = self.inner.last_rebroadcast.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        match m.get(&tx_id) {
+            Some(at) if now.duration_since(*at) < UNSENT_GRACE => false,
+            _ => {
+                if m.len() > 1024 {
+                    m.clear();
+                }
+                m.insert(tx_id, now);
+                true
+            }
+        }
     }
 
     fn missing_since(&self, tx_id: i64) -> std::time::Instant {

@@ -2,7 +2,6 @@
 //! sent as pre-signed raw transactions at a fixed rate, fulfilments counted on chain, the
 //! node's own latency histogram read from its `/metrics`, its memory read from `/proc`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
@@ -14,7 +13,6 @@ use alloy::sol_types::SolCall;
 use alloy_signer_local::PrivateKeySigner;
 use orakel_contracts::PriceConsumer;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use crate::process::rss_mib;
 use crate::{Devnet, Error, Result};
@@ -68,6 +66,25 @@ pub fn summary_quantile(text: &str, metric: &str, quantile: &str) -> Option<f64>
         l.strip_prefix(&prefix)
             .and_then(|rest| rest.trim().parse().ok())
     })
+}
+
+async fn scrape(devnet: &Devnet, node: &crate::DevnetNode) -> Result<String> {
+    let metrics_url = format!("{}/metrics", node.process.api_url);
+    reqwest::Client::new()
+        .get(&metrics_url)
+        .bearer_auth(devnet.api_token(node))
+        .send()
+        .await
+        .map_err(|e| Error::Api {
+            url: metrics_url.clone(),
+            message: e.to_string(),
+        })?
+        .text()
+        .await
+        .map_err(|e| Error::Api {
+            url: metrics_url.clone(),
+            message: e.to_string(),
+        })
 }
 
 /// Runs the load against node 0 of `devnet`.
@@ -135,33 +152,42 @@ pub async fn run(
 
     let start_block = devnet.block_number().await?;
     let provider = devnet.provider.clone();
-    let gate = Arc::new(Semaphore::new(64));
     let t0 = Instant::now();
+    // One sender, strictly in nonce order (anvil's automine can leave transactions that
+    // arrive out of order unmined): every 10 ms, whatever is due goes out as one batch.
     let sender = {
         let provider = provider.clone();
         let rate = f64::from(opts.rate);
         tokio::spawn(async move {
-            for (i, raw) in raws.into_iter().enumerate() {
-                let due = t0 + Duration::from_secs_f64(i as f64 / rate);
-                tokio::time::sleep_until(due.into()).await;
-                let Ok(permit) = gate.clone().acquire_owned().await else {
-                    break;
-                };
-                let provider = provider.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let _ = provider
-                        .raw_request::<_, serde_json::Value>(
-                            "eth_sendRawTransaction".into(),
-                            (raw,),
-                        )
-                        .await;
-                });
+            let mut next = 0usize;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            while next < raws.len() {
+                tick.tick().await;
+                let due = ((t0.elapsed().as_secs_f64() * rate) as usize + 1).min(raws.len());
+                if due <= next {
+                    continue;
+                }
+                let client = provider.client();
+                let mut batch = alloy::rpc::client::BatchRequest::new(client);
+                let mut waiters = Vec::new();
+                for raw in raws.get(next..due).unwrap_or_default() {
+                    if let Ok(w) = batch
+                        .add_call::<_, serde_json::Value>("eth_sendRawTransaction", &(raw.clone(),))
+                    {
+                        waiters.push(w);
+                    }
+                }
+                let _ = batch.send().await;
+                for w in waiters {
+                    let _ = w.await;
+                }
+                next = due;
             }
         })
     };
 
     let mut rss_loaded = rss_idle;
+    let mut metrics_text = String::new();
     let mut fulfilled_at_warmup = None;
     let mut fulfilled_at_end = None;
     let mut scanned = start_block;
@@ -183,6 +209,8 @@ pub async fn run(
         }
         if fulfilled_at_end.is_none() && elapsed >= opts.duration {
             fulfilled_at_end = Some((fulfilled, elapsed));
+            // The node's summaries cover a rolling window: read them while under load.
+            metrics_text = scrape(devnet, node).await?;
             say(&format!(
                 "window over: {fulfilled} fulfilled so far; draining"
             ));
@@ -197,25 +225,22 @@ pub async fn run(
     let window = (e_at - w_at).as_secs_f64().max(0.001);
     let rate = (e_count.saturating_sub(w_count)) as f64 / window;
 
-    let metrics_url = format!("{}/metrics", node.process.api_url);
-    let text = reqwest::Client::new()
-        .get(&metrics_url)
-        .bearer_auth(devnet.api_token(node))
-        .send()
-        .await
-        .map_err(|e| Error::Api {
-            url: metrics_url.clone(),
-            message: e.to_string(),
-        })?
-        .text()
-        .await
-        .map_err(|e| Error::Api {
-            url: metrics_url.clone(),
-            message: e.to_string(),
-        })?;
+    for stage in [
+        "orakel_request_to_run_start_seconds",
+        "orakel_request_to_tx_submit_seconds",
+        "orakel_txm_broadcast_rpc_seconds",
+        "orakel_txm_broadcast_batch_size",
+    ] {
+        let q = |p| summary_quantile(&metrics_text, stage, p).unwrap_or(f64::NAN);
+        say(&format!(
+            "{stage}: p50 {:.4} p99 {:.4}",
+            q("0.5"),
+            q("0.99")
+        ));
+    }
     let metric = "orakel_request_to_broadcast_seconds";
-    let p50 = summary_quantile(&text, metric, "0.5").unwrap_or(f64::NAN) * 1000.0;
-    let p99 = summary_quantile(&text, metric, "0.99").unwrap_or(f64::NAN) * 1000.0;
+    let p50 = summary_quantile(&metrics_text, metric, "0.5").unwrap_or(f64::NAN) * 1000.0;
+    let p99 = summary_quantile(&metrics_text, metric, "0.99").unwrap_or(f64::NAN) * 1000.0;
     Ok(BenchReport {
         offered_per_s: f64::from(opts.rate),
         sent: total,

@@ -135,6 +135,7 @@ pub struct Devnet {
     pub nodes: Vec<DevnetNode>,
     /// Source simulator.
     pub sim: SimHandle,
+    watchdog: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl std::fmt::Debug for Devnet {
@@ -222,6 +223,9 @@ impl Devnet {
             cfg.sim.tick
         ));
 
+        let watchdog = anvil
+            .as_ref()
+            .map(|_| spawn_mining_watchdog(provider.clone()));
         let mut devnet = Self {
             cfg,
             anvil,
@@ -231,6 +235,7 @@ impl Devnet {
             link,
             nodes: Vec::new(),
             sim,
+            watchdog,
         };
         for index in 0..devnet.cfg.nodes {
             let node = devnet.add_node(index).await?;
@@ -511,6 +516,9 @@ impl Devnet {
 
     /// Stops nodes (politely, then by force), the simulator and the chain.
     pub async fn shutdown(mut self) {
+        if let Some(w) = self.watchdog.take() {
+            w.cancel();
+        }
         for node in &mut self.nodes {
             node.process.stop(Duration::from_secs(5)).await;
         }
@@ -519,6 +527,46 @@ impl Devnet {
             anvil.stop().await;
         }
     }
+}
+
+/// anvil's automine can leave ready transactions in its pool unmined when several senders
+/// submit at once (foundry-rs/foundry#10122); nothing mines them until the next transaction
+/// arrives. While the devnet runs its own anvil, this mines a block whenever ready
+/// transactions have sat in the pool for two checks in a row. Automine stays on.
+fn spawn_mining_watchdog(provider: DynProvider) -> tokio_util::sync::CancellationToken {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        let mut last_pending = 0u64;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            let Ok(status) = provider
+                .raw_request::<_, serde_json::Value>("txpool_status".into(), ())
+                .await
+            else {
+                continue;
+            };
+            let pending = status
+                .get("pending")
+                .and_then(|p| p.as_str())
+                .and_then(|p| u64::from_str_radix(p.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0);
+            if pending > 0 && last_pending > 0 {
+                tracing::debug!(
+                    pending,
+                    "anvil left ready transactions unmined; mining a block"
+                );
+                let _ = provider
+                    .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+                    .await;
+            }
+            last_pending = pending;
+        }
+    });
+    cancel
 }
 
 fn rand_bytes() -> [u8; 16] {

@@ -296,18 +296,6 @@ impl DirectRequests {
                 return Ok(());
             }
         }
-        if !self
-            .store
-            .transition_request(
-                row_id,
-                &[RequestState::Pending, RequestState::Running],
-                RequestState::Running,
-                None,
-            )
-            .await?
-        {
-            return Ok(()); // cancelled meanwhile
-        }
         self.execute(&job, &row, waiting.received).await
     }
 
@@ -317,12 +305,18 @@ impl DirectRequests {
         row: &RequestRow,
         received: Instant,
     ) -> crate::Result<()> {
+        metrics::histogram!("orakel_request_to_run_start_seconds")
+            .record(received.elapsed().as_secs_f64());
         let run_vars = run_vars(row);
         let inputs = serde_json::to_value(&run_vars).unwrap_or(serde_json::Value::Null);
-        let run_id = self
+        // One write moves the request to running and creates (or finds) its run.
+        let Some(run_id) = self
             .store
-            .start_run(job.row.id, Some(row.id), &inputs)
-            .await?;
+            .begin_request_run(job.row.id, row.id, &inputs)
+            .await?
+        else {
+            return Ok(()); // cancelled meanwhile
+        };
         self.starts.insert(
             run_id,
             RunStart {

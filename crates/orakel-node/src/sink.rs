@@ -66,6 +66,10 @@ impl EthTxSink for ChainTxSink {
                 return Err("request was cancelled on chain; not sending".into());
             }
         }
+        if let Some(RunStart { received, .. }) = start {
+            metrics::histogram!("orakel_request_to_tx_submit_seconds")
+                .record(received.elapsed().as_secs_f64());
+        }
         let sub = self
             .txm
             .submit(TxRequest {
@@ -77,11 +81,10 @@ impl EthTxSink for ChainTxSink {
             })
             .await
             .map_err(|e| e.to_string())?;
-        if sub.created
-            && let Some(RunStart { received, .. }) = start
-        {
+        // Node-side latency ends when the fulfilment is on the wire to the endpoint.
+        if let (Some(RunStart { received, .. }), Some(on_wire)) = (start, sub.on_wire_at) {
             metrics::histogram!("orakel_request_to_broadcast_seconds")
-                .record(received.elapsed().as_secs_f64());
+                .record(on_wire.saturating_duration_since(received).as_secs_f64());
         }
         Ok(TxSubmitted {
             tx_hash: sub.tx_hash,

@@ -83,7 +83,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE deleted_at IS NULL ORDER BY id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(job_from_row).collect()
     }
@@ -94,7 +94,7 @@ impl Store {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND deleted_at IS NULL"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(job_from_row).transpose()
     }
@@ -105,7 +105,7 @@ impl Store {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE external_job_id = $1 AND deleted_at IS NULL"
         )))
         .bind(external_job_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(job_from_row).transpose()
     }

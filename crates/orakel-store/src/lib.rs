@@ -30,7 +30,11 @@ pub use txs::{AttemptRow, EthTxRow, EthTxState, NewAttempt, NewEthTx};
 /// Handle to the node's database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    // The one writer connection (see `open`).
     pool: SqlitePool,
+    // Read-only connections: in WAL mode readers never wait for the writer, so reads on the
+    // hot path do not queue behind background writes.
+    reader: SqlitePool,
 }
 
 impl std::fmt::Debug for Store {
@@ -72,14 +76,44 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| Error::Open {
                 url: redact_url(url),
                 source: e,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        if !memory {
+            // The writer never checkpoints itself (a checkpoint fsyncs inside a commit and
+            // stalls every statement queued behind it); a background connection does it
+            // passively, which never blocks the writer.
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&pool)
+                .await?;
+            let checkpointer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| Error::Open {
+                    url: redact_url(url),
+                    source: e,
+                })?;
+            spawn_checkpointer(checkpointer);
+        }
+        let reader = if memory {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .min_connections(1)
+                .connect_with(options.read_only(true).create_if_missing(false))
+                .await
+                .map_err(|e| Error::Open {
+                    url: redact_url(url),
+                    source: e,
+                })?
+        };
+        Ok(Self { pool, reader })
     }
 
     /// Opens a fresh private in-memory database (tests, tools).
@@ -89,14 +123,39 @@ impl Store {
 
     /// Closes every connection, waiting for in-flight statements.
     pub async fn close(&self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await;
+        self.reader.close().await;
         self.pool.close().await;
     }
 
     /// A trivial query, for health checks.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
+}
+
+/// Checkpoints the WAL every half second until the pool is closed or dropped.
+fn spawn_checkpointer(pool: SqlitePool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                return;
+            }
+            match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => {}
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+            }
+        }
+    });
 }
 
 /// Current time as unix microseconds, the unit of every timestamp column.

@@ -253,7 +253,7 @@ impl Store {
         let row =
             sqlx::query("SELECT block_number, block_hash FROM log_checkpoints WHERE listener = $1")
                 .bind(listener)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         row.map(|row| {
             Ok(Checkpoint {
@@ -270,7 +270,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {REQUEST_COLUMNS} FROM oracle_requests WHERE state IN ('pending', 'running') ORDER BY id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(request_from_row).collect()
     }
@@ -281,7 +281,7 @@ impl Store {
             "SELECT {REQUEST_COLUMNS} FROM oracle_requests WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(request_from_row).transpose()
     }
@@ -292,7 +292,7 @@ impl Store {
             "SELECT {REQUEST_COLUMNS} FROM oracle_requests ORDER BY id DESC LIMIT $1"
         )))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(request_from_row).collect()
     }
@@ -328,7 +328,7 @@ impl Store {
     pub async fn request_state(&self, id: i64) -> Result<Option<RequestState>> {
         let row = sqlx::query("SELECT state FROM oracle_requests WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.map(|r| {
             let s: String = r.try_get("state")?;

@@ -191,6 +191,46 @@ impl Store {
         }
     }
 
+    /// Starts (or resumes) the run of a request in one write: moves the request to `running`
+    /// unless it was cancelled or finished meanwhile (then returns `None`), and returns the
+    /// request's run, creating it on first start. The run id is stable across restarts.
+    pub async fn begin_request_run(
+        &self,
+        job_id: i64,
+        request_id: i64,
+        inputs: &serde_json::Value,
+    ) -> Result<Option<i64>> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE oracle_requests SET state = 'running', reason = NULL, updated_at = $1 \
+             WHERE id = $2 AND state IN ('pending', 'running')",
+        )
+        .bind(now)
+        .bind(request_id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) \
+             VALUES ($1, $2, 'running', $3, $4) \
+             ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO UPDATE SET state = job_runs.state \
+             RETURNING id",
+        )
+        .bind(job_id)
+        .bind(request_id)
+        .bind(inputs.to_string())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let run_id: i64 = row.try_get("id")?;
+        tx.commit().await?;
+        Ok(Some(run_id))
+    }
+
     /// Records the end of a run with every task's result, and (atomically) the state its
     /// request moves to, unless the request was cancelled meanwhile.
     pub async fn finish_run(
@@ -207,20 +247,21 @@ impl Store {
             .bind(run_id)
             .execute(&mut *tx)
             .await?;
-        for t in tasks {
-            sqlx::query(
-                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(run_id)
-            .bind(&t.dot_id)
-            .bind(&t.task_type)
-            .bind(t.output.as_ref().map(|v| v.to_string()))
-            .bind(&t.error)
-            .bind(t.started_at)
-            .bind(t.elapsed_us)
-            .execute(&mut *tx)
-            .await?;
+        if !tasks.is_empty() {
+            // One multi-row insert: a run's task results cost one statement.
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) ",
+            );
+            insert.push_values(tasks, |mut b, t| {
+                b.push_bind(run_id)
+                    .push_bind(t.dot_id.clone())
+                    .push_bind(t.task_type.clone())
+                    .push_bind(t.output.as_ref().map(|v| v.to_string()))
+                    .push_bind(t.error.clone())
+                    .push_bind(t.started_at)
+                    .push_bind(t.elapsed_us);
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         let errors_json = serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_string());
         sqlx::query("UPDATE job_runs SET state = $1, outputs = $2, errors = $3, finished_at = $4 WHERE id = $5")
@@ -256,14 +297,14 @@ impl Store {
                 )))
                 .bind(job)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reader)
                 .await?,
                 None => {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {RUN_COLUMNS} FROM job_runs ORDER BY id DESC LIMIT $1"
                     )))
                     .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reader)
                     .await?
                 }
             };
@@ -276,7 +317,7 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM job_runs WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let mut run = run_from_row(&row)?;
@@ -284,7 +325,7 @@ impl Store {
             "SELECT dot_id, task_type, output, error, started_at, elapsed_us FROM task_runs WHERE run_id = $1 ORDER BY id",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         for t in &tasks {
             run.tasks.push(TaskRunRow {
@@ -303,7 +344,7 @@ impl Store {
     pub async fn run_for_request(&self, request_id: i64) -> Result<Option<i64>> {
         let row = sqlx::query("SELECT id FROM job_runs WHERE request_id = $1")
             .bind(request_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.map(|r| r.try_get("id")).transpose()?)
     }

@@ -197,7 +197,7 @@ impl Store {
             "SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key = $1"
         )))
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(tx_from_row).transpose()
     }
@@ -280,6 +280,169 @@ impl Store {
         }
     }
 
+    /// Like [`Store::create_eth_tx`], and signs the first attempt with the assigned nonce
+    /// (`sign`) and stores it in the same write, so a new transaction costs one commit.
+    /// Returns the transaction, its first attempt (`None` when the key existed already) and
+    /// whether it was created.
+    pub async fn create_eth_tx_signed<F>(
+        &self,
+        new: &NewEthTx,
+        sign: F,
+    ) -> Result<(EthTxRow, Option<NewAttempt>, bool)>
+    where
+        F: FnOnce(u64) -> std::result::Result<NewAttempt, String>,
+    {
+        if let Some(existing) = self.eth_tx_by_key(&new.idempotency_key).await? {
+            return Ok((existing, None, false));
+        }
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        let nonce_row = sqlx::query(
+            "UPDATE nonces SET next_nonce = next_nonce + 1 WHERE address = $1 AND chain_id = $2 \
+             RETURNING next_nonce - 1 AS nonce",
+        )
+        .bind(&new.from_address)
+        .bind(to_i64(new.chain_id))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(nonce_row) = nonce_row else {
+            return Err(Error::Conflict(format!(
+                "no nonce is tracked for {} on chain {}; sync it first",
+                new.from_address, new.chain_id
+            )));
+        };
+        let nonce: i64 = nonce_row.try_get("nonce")?;
+        let inserted = sqlx::query(
+            "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
+             run_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'unbroadcast', $8, $9)",
+        )
+        .bind(&new.idempotency_key)
+        .bind(to_i64(new.chain_id))
+        .bind(&new.from_address)
+        .bind(&new.to_address)
+        .bind(&new.data)
+        .bind(to_i64(new.gas_limit))
+        .bind(nonce)
+        .bind(new.run_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(done) => done.last_insert_rowid(),
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return match self.eth_tx_by_key(&new.idempotency_key).await? {
+                    Some(existing) => Ok((existing, None, false)),
+                    None => Err(e.into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let nonce_u = u64::try_from(nonce).unwrap_or(0);
+        let attempt = sign(nonce_u).map_err(|detail| Error::Corrupt {
+            what: "signing",
+            id,
+            detail,
+        })?;
+        sqlx::query(
+            "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(&attempt.tx_hash)
+        .bind(&attempt.max_fee_per_gas)
+        .bind(&attempt.max_priority_fee_per_gas)
+        .bind(&attempt.raw)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let row = EthTxRow {
+            id,
+            idempotency_key: new.idempotency_key.clone(),
+            chain_id: new.chain_id,
+            from_address: new.from_address.clone(),
+            to_address: new.to_address.clone(),
+            data: new.data.clone(),
+            gas_limit: new.gas_limit,
+            nonce: nonce_u,
+            state: EthTxState::Unbroadcast,
+            error: None,
+            run_id: new.run_id,
+            created_at: now,
+            broadcast_at: None,
+            mined_tx_hash: None,
+            mined_block: None,
+            gas_used: None,
+        };
+        Ok((row, Some(attempt), true))
+    }
+
+    /// Attempts of several transactions (oldest first per transaction), in one query.
+    pub async fn attempts_of(
+        &self,
+        eth_tx_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<AttemptRow>>> {
+        let mut out: std::collections::HashMap<i64, Vec<AttemptRow>> =
+            std::collections::HashMap::new();
+        if eth_tx_ids.is_empty() {
+            return Ok(out);
+        }
+        // The ids are integers from our own rows, so listing them inline is safe.
+        let list = eth_tx_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at \
+             FROM eth_tx_attempts WHERE eth_tx_id IN ({list}) ORDER BY id"
+        )))
+        .fetch_all(&self.reader)
+        .await?;
+        for r in &rows {
+            let id: i64 = r.try_get("eth_tx_id")?;
+            out.entry(id).or_default().push(AttemptRow {
+                tx_hash: r.try_get("tx_hash")?,
+                max_fee_per_gas: r.try_get("max_fee_per_gas")?,
+                max_priority_fee_per_gas: r.try_get("max_priority_fee_per_gas")?,
+                raw: r.try_get("raw")?,
+                created_at: r.try_get("created_at")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records several mined transactions in one write: `(id, hash, block, gas used, success)`.
+    pub async fn mark_mined_many(&self, mined: &[(i64, String, u64, u64, bool)]) -> Result<()> {
+        if mined.is_empty() {
+            return Ok(());
+        }
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        for (id, hash, block, gas_used, success) in mined {
+            let state = if *success {
+                EthTxState::Confirmed
+            } else {
+                EthTxState::Reverted
+            };
+            sqlx::query(
+                "UPDATE eth_txs SET state = $1, mined_tx_hash = $2, mined_block = $3, gas_used = $4, confirmed_at = $5 \
+                 WHERE id = $6",
+            )
+            .bind(state.as_str())
+            .bind(hash)
+            .bind(to_i64(*block))
+            .bind(to_i64(*gas_used))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores a signed attempt. Call before broadcasting it.
     pub async fn insert_attempt(&self, eth_tx_id: i64, attempt: &NewAttempt) -> Result<()> {
         sqlx::query(
@@ -304,7 +467,7 @@ impl Store {
              WHERE eth_tx_id = $1 ORDER BY id",
         )
         .bind(eth_tx_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {
@@ -329,6 +492,24 @@ impl Store {
         .bind(eth_tx_id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Marks several transactions as sent, in one database transaction.
+    pub async fn mark_broadcast_many(&self, eth_tx_ids: &[i64]) -> Result<()> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        for id in eth_tx_ids {
+            sqlx::query(
+                "UPDATE eth_txs SET state = 'broadcast', error = NULL, broadcast_at = COALESCE(broadcast_at, $1) \
+                 WHERE id = $2 AND state IN ('unbroadcast', 'broadcast')",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -386,7 +567,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TX_COLUMNS} FROM eth_txs WHERE state IN ('unbroadcast', 'broadcast') ORDER BY from_address, nonce"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(tx_from_row).collect()
     }
@@ -397,7 +578,7 @@ impl Store {
             "SELECT {TX_COLUMNS} FROM eth_txs ORDER BY id DESC LIMIT $1"
         )))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(tx_from_row).collect()
     }
@@ -408,7 +589,7 @@ impl Store {
             "SELECT COUNT(*) AS n FROM eth_txs WHERE substr(idempotency_key, 1, length($1)) = $1",
         )
         .bind(prefix)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await?;
         Ok(row.try_get("n")?)
     }

@@ -168,7 +168,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     cfg.sim = sim_config(None, true, 1);
     cfg.sources_per_job = 1;
     cfg.allowed_faults = 0;
-    cfg.poll_interval = Duration::from_millis(100);
+    cfg.poll_interval = Duration::from_millis(50);
     let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
     let report = orakel_devnet::bench::run(
         &devnet,
