@@ -372,10 +372,10 @@ impl TxManager {
 
     /// Sends signed bytes; records the outcome. Passing failures are left to the loop.
     async fn broadcast(&self, row: &EthTxRow, raw: &[u8]) {
-        if self.send_once(row, raw).await {
-            if let Err(e) = self.inner.store.mark_broadcast(row.id).await {
-                tracing::error!(tx = row.id, error = %e, "cannot record broadcast");
-            }
+        if self.send_once(row, raw).await
+            && let Err(e) = self.inner.store.mark_broadcast(row.id).await
+        {
+            tracing::error!(tx = row.id, error = %e, "cannot record broadcast");
         }
     }
 
