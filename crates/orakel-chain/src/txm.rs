@@ -214,6 +214,7 @@ impl TxManager {
             .store
             .create_eth_tx_signed(&new, |nonce| {
                 self.sign(&new, nonce, max_fee, tip)
+                    .map(Some)
                     .map_err(|e| e.to_string())
             })
             .await?;

@@ -13,33 +13,17 @@ use std::time::Instant;
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::rpc::types::Log;
-use alloy::sol;
 use alloy::sol_types::SolEvent;
+// The request events as the operator contract (and our `Oracle`) emit them.
 use async_trait::async_trait;
 use orakel_chain::{LogBatch, LogHandler, Rpc};
+use orakel_contracts::{CancelOracleRequest, OracleRequest};
 use orakel_pipeline::{RunContext, RunState as PipelineRunState, Runner, Value};
 use orakel_store::{NewRequest, NewTaskRun, RequestRow, RequestState, RunState, Store};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::registry::{JobRegistry, LoadedJob};
-
-sol! {
-    /// The request event of the operator contract (and of our `Oracle`).
-    event OracleRequest(
-        bytes32 indexed specId,
-        address requester,
-        bytes32 requestId,
-        uint256 payment,
-        address callbackAddr,
-        bytes4 callbackFunctionId,
-        uint256 cancelExpiration,
-        uint256 dataVersion,
-        bytes data
-    );
-    /// Emitted when a requester takes an expired request back.
-    event CancelOracleRequest(bytes32 indexed requestId);
-}
 
 /// Most runs executing at once; more wait (their requests are already stored).
 const MAX_CONCURRENT_RUNS: usize = 512;

@@ -206,82 +206,13 @@ impl Store {
     /// key exists already, returns that transaction and `false` — a fulfilment is never created
     /// twice. The key's nonce row must exist ([`Store::sync_nonce`]).
     pub async fn create_eth_tx(&self, new: &NewEthTx) -> Result<(EthTxRow, bool)> {
-        if let Some(existing) = self.eth_tx_by_key(&new.idempotency_key).await? {
-            return Ok((existing, false));
-        }
-        let now = now_micros();
-        let mut tx = self.pool.begin().await?;
-        // Writing first takes SQLite's write lock at once, so concurrent creators queue on the
-        // busy timeout instead of failing a lock upgrade.
-        let nonce_row = sqlx::query(
-            "UPDATE nonces SET next_nonce = next_nonce + 1 WHERE address = $1 AND chain_id = $2 \
-             RETURNING next_nonce - 1 AS nonce",
-        )
-        .bind(&new.from_address)
-        .bind(to_i64(new.chain_id))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(nonce_row) = nonce_row else {
-            return Err(Error::Conflict(format!(
-                "no nonce is tracked for {} on chain {}; sync it first",
-                new.from_address, new.chain_id
-            )));
-        };
-        let nonce: i64 = nonce_row.try_get("nonce")?;
-        let inserted = sqlx::query(
-            "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
-             run_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'unbroadcast', $8, $9)",
-        )
-        .bind(&new.idempotency_key)
-        .bind(to_i64(new.chain_id))
-        .bind(&new.from_address)
-        .bind(&new.to_address)
-        .bind(&new.data)
-        .bind(to_i64(new.gas_limit))
-        .bind(nonce)
-        .bind(new.run_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(done) => {
-                let id = done.last_insert_rowid();
-                tx.commit().await?;
-                Ok((
-                    EthTxRow {
-                        id,
-                        idempotency_key: new.idempotency_key.clone(),
-                        chain_id: new.chain_id,
-                        from_address: new.from_address.clone(),
-                        to_address: new.to_address.clone(),
-                        data: new.data.clone(),
-                        gas_limit: new.gas_limit,
-                        nonce: u64::try_from(nonce).unwrap_or(0),
-                        state: EthTxState::Unbroadcast,
-                        error: None,
-                        run_id: new.run_id,
-                        created_at: now,
-                        broadcast_at: None,
-                        mined_tx_hash: None,
-                        mined_block: None,
-                        gas_used: None,
-                    },
-                    true,
-                ))
-            }
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                match self.eth_tx_by_key(&new.idempotency_key).await? {
-                    Some(existing) => Ok((existing, false)),
-                    None => Err(e.into()),
-                }
-            }
-            Err(e) => Err(e.into()),
-        }
+        let (row, _, created) = self.create_eth_tx_signed(new, |_| Ok(None)).await?;
+        Ok((row, created))
     }
 
     /// Like [`Store::create_eth_tx`], and signs the first attempt with the assigned nonce
-    /// (`sign`) and stores it in the same write, so a new transaction costs one commit.
+    /// (`sign`; `None` stores no attempt) and stores it in the same write, so a new transaction
+    /// costs one commit.
     /// Returns the transaction, its first attempt (`None` when the key existed already) and
     /// whether it was created.
     pub async fn create_eth_tx_signed<F>(
@@ -290,7 +221,7 @@ impl Store {
         sign: F,
     ) -> Result<(EthTxRow, Option<NewAttempt>, bool)>
     where
-        F: FnOnce(u64) -> std::result::Result<NewAttempt, String>,
+        F: FnOnce(u64) -> std::result::Result<Option<NewAttempt>, String>,
     {
         if let Some(existing) = self.eth_tx_by_key(&new.idempotency_key).await? {
             return Ok((existing, None, false));
@@ -344,18 +275,20 @@ impl Store {
             id,
             detail,
         })?;
-        sqlx::query(
-            "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(&attempt.tx_hash)
-        .bind(&attempt.max_fee_per_gas)
-        .bind(&attempt.max_priority_fee_per_gas)
-        .bind(&attempt.raw)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        if let Some(attempt) = &attempt {
+            sqlx::query(
+                "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(&attempt.tx_hash)
+            .bind(&attempt.max_fee_per_gas)
+            .bind(&attempt.max_priority_fee_per_gas)
+            .bind(&attempt.raw)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         let row = EthTxRow {
             id,
@@ -375,7 +308,7 @@ impl Store {
             mined_block: None,
             gas_used: None,
         };
-        Ok((row, Some(attempt), true))
+        Ok((row, attempt, true))
     }
 
     /// Attempts of several transactions (oldest first per transaction), in one query.
