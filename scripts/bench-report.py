@@ -83,6 +83,15 @@ rows = [
     ("gas: fulfilOracleRequest incl. consumer callback", f"{gas['gas.oracle_fulfil']:,}", "—", ""),
     ("pipeline engine, 6-task chain, one core", f"{task_execs:,.0f} task executions/s", "≥ 100,000", verdict(task_execs >= 100_000)),
 ]
+def fmt_stage(name, v):
+    if v != v:  # NaN
+        return "–"
+    return f"{v:.1f} tx" if name.endswith("batch_size") else f"{v * 1000:.1f} ms"
+
+
+stage_rows = "\n".join(
+    f"| `{name}` | {fmt_stage(name, p50)} | {fmt_stage(name, p99)} |" for name, p50, p99 in dr.get("stages", [])
+)
 table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
 text = f"""# Benchmarks
 
@@ -93,12 +102,24 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 |---|---|---|---|
 {table}
 
+## Where the node-side latency goes (under the load above)
+
+| stage (from the node's `/metrics`, read at the end of the window) | p50 | p99 |
+|---|---|---|
+{stage_rows}
+
+The latency goals are missed. The stages show why: runs start within a few milliseconds,
+but reaching the `ethtx` task and putting the fulfilment on the wire waits on the single SQLite
+writer and on anvil. anvil mines a block inside every `eth_sendRawTransaction`, and the
+broadcaster sends the next batch only after the previous one was answered. anvil uses more
+than one of the machine's two cores. docs/decisions/0003-throughput.md lists the next steps.
+
 ## How they are measured
 
 - **End to end** (`./target/release/orakel bench --rate {rate} --duration {duration}`, release
   build): a fresh anvil with automine, the contracts, the source simulator without faults, and one
-  node process with the classic single-source direct-request job (`decode_log → cborparse → http →
-  jsonparse → multiply → ethabiencode ×2 → ethtx`). A load generator sends pre-signed
+  node process with the devnet's price job asking one source (`decode_log → cborparse → http →
+  jsonparse → median → multiply → ethabiencode ×2 → ethtx`). A load generator sends pre-signed
   `PriceConsumer.requestPrice` transactions at {rate}/s for {duration}. *Fulfilments/s* counts
   `PriceFulfilled` events mined between the end of a 5 s warm-up and the end of the window.
   Offered {dr['offered_per_s']:.0f}/s; {dr['fulfilled_total']} of {dr['sent']} requests were

@@ -53,6 +53,8 @@ pub struct BenchReport {
     pub rss_loaded_mb: f64,
     /// Window length (s).
     pub duration_s: f64,
+    /// Node-side stages under load, `(metric, p50, p99)` in seconds (batch size in items).
+    pub stages: Vec<(String, f64, f64)>,
 }
 
 fn chain_err(e: impl std::fmt::Display) -> Error {
@@ -225,6 +227,7 @@ pub async fn run(
     let window = (e_at - w_at).as_secs_f64().max(0.001);
     let rate = (e_count.saturating_sub(w_count)) as f64 / window;
 
+    let mut stages = Vec::new();
     for stage in [
         "orakel_request_to_run_start_seconds",
         "orakel_request_to_tx_submit_seconds",
@@ -237,6 +240,7 @@ pub async fn run(
             q("0.5"),
             q("0.99")
         ));
+        stages.push((stage.to_string(), q("0.5"), q("0.99")));
     }
     let metric = "orakel_request_to_broadcast_seconds";
     let p50 = summary_quantile(&metrics_text, metric, "0.5").unwrap_or(f64::NAN) * 1000.0;
@@ -251,6 +255,7 @@ pub async fn run(
         rss_idle_mb: rss_idle,
         rss_loaded_mb: rss_loaded,
         duration_s: opts.duration.as_secs_f64(),
+        stages,
     })
 }
 
