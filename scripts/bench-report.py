@@ -108,11 +108,11 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 |---|---|---|
 {stage_rows}
 
-The latency goals are missed. The stages show why: runs start within a few milliseconds,
-but reaching the `ethtx` task and putting the fulfilment on the wire waits on the single SQLite
-writer and on anvil. anvil mines a block inside every `eth_sendRawTransaction`, and the
-broadcaster sends the next batch only after the previous one was answered. anvil uses more
-than one of the machine's two cores. docs/decisions/0003-throughput.md lists the next steps.
+The latency goals are missed. The stages show where the time goes. Runs start after a few
+milliseconds. Reaching the `ethtx` task and getting the fulfilment on the wire then waits on
+the single SQLite writer, on the nonce lock, and on broadcast batches still in flight.
+anvil mines a block inside every `eth_sendRawTransaction` and uses more than one of the
+machine's two cores. docs/decisions/0003-throughput.md lists the next steps.
 
 ## How they are measured
 

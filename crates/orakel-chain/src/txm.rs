@@ -106,6 +106,9 @@ struct Outgoing {
 /// How old a never-broadcast attempt must be before the loop sends it itself.
 const UNSENT_GRACE: Duration = Duration::from_secs(2);
 
+/// Most broadcast batches awaiting their answer at once.
+const MAX_BATCHES_IN_FLIGHT: usize = 4;
+
 /// Most transactions taken from the queue at once.
 const MAX_BATCH: usize = 256;
 
@@ -410,6 +413,7 @@ impl TxManager {
         mut rx: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
         cancel: CancellationToken,
     ) {
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
         loop {
             let first = tokio::select! {
                 () = cancel.cancelled() => return,
@@ -422,61 +426,70 @@ impl TxManager {
                     Err(_) => break,
                 }
             }
-            // What is waiting goes out in nonce order as one JSON-RPC batch: one round trip
-            // however many runs finished at once. Endpoints may work through a batch's items
-            // concurrently; a nonce that arrives after its successor is fine for real nodes,
-            // and the head-of-line re-send in `check_open` covers endpoints that drop it.
-            let on_wire = std::time::Instant::now();
-            let raws: Vec<Vec<u8>> = batch.iter().map(|o| o.raw.clone()).collect();
-            let started = std::time::Instant::now();
-            let results = if let [one] = raws.as_slice() {
-                vec![self.inner.rpc.send_raw(one).await]
-            } else {
-                match self.inner.rpc.send_raw_batch(&raws).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let text = e.to_string();
-                        raws.iter()
-                            .map(|_| {
-                                Err(Error::Rpc {
-                                    method: "eth_sendRawTransaction",
-                                    last: text.clone(),
-                                })
-                            })
-                            .collect()
-                    }
-                }
+            // Batches go out in order without waiting for the previous answer (anvil, for one,
+            // mines inside eth_sendRawTransaction); a few may be in flight at once.
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                return;
             };
-            metrics::histogram!("orakel_txm_broadcast_rpc_seconds")
-                .record(started.elapsed().as_secs_f64());
-            metrics::histogram!("orakel_txm_broadcast_batch_size").record(raws.len() as f64);
-            let mut sent_ids = Vec::with_capacity(batch.len());
-            let mut failed = Vec::new();
-            for (item, result) in batch.into_iter().zip(results) {
-                match result {
-                    Ok(_) => sent_ids.push(item.row.id),
-                    Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
-                        sent_ids.push(item.row.id)
-                    }
-                    Err(e) => {
-                        tracing::warn!(tx = item.row.id, nonce = item.row.nonce, error = %e, "broadcast failed; will retry");
-                        metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
-                        failed.push((item.row.id, e.to_string()));
-                    }
-                }
-                let _ = item.sent.send(on_wire);
-            }
-            metrics::counter!("orakel_txm_broadcasts_total").increment(sent_ids.len() as u64);
-            // Recorded off the sending path: an unrecorded broadcast is only re-sent later,
-            // which is harmless.
-            let store = self.inner.store.clone();
+            let this = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = store.mark_broadcast_many(&sent_ids).await {
-                    tracing::error!(error = %e, "cannot record broadcasts");
+                let _permit = permit;
+                // What is waiting goes out in nonce order as one JSON-RPC batch: one round trip
+                // however many runs finished at once. Endpoints may work through a batch's items
+                // concurrently; a nonce that arrives after its successor is fine for real nodes,
+                // and the head-of-line re-send in `check_open` covers endpoints that drop it.
+                let on_wire = std::time::Instant::now();
+                let raws: Vec<Vec<u8>> = batch.iter().map(|o| o.raw.clone()).collect();
+                let started = std::time::Instant::now();
+                let results = if let [one] = raws.as_slice() {
+                    vec![this.inner.rpc.send_raw(one).await]
+                } else {
+                    match this.inner.rpc.send_raw_batch(&raws).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let text = e.to_string();
+                            raws.iter()
+                                .map(|_| {
+                                    Err(Error::Rpc {
+                                        method: "eth_sendRawTransaction",
+                                        last: text.clone(),
+                                    })
+                                })
+                                .collect()
+                        }
+                    }
+                };
+                metrics::histogram!("orakel_txm_broadcast_rpc_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!("orakel_txm_broadcast_batch_size").record(raws.len() as f64);
+                let mut sent_ids = Vec::with_capacity(batch.len());
+                let mut failed = Vec::new();
+                for (item, result) in batch.into_iter().zip(results) {
+                    match result {
+                        Ok(_) => sent_ids.push(item.row.id),
+                        Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
+                            sent_ids.push(item.row.id)
+                        }
+                        Err(e) => {
+                            tracing::warn!(tx = item.row.id, nonce = item.row.nonce, error = %e, "broadcast failed; will retry");
+                            metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
+                            failed.push((item.row.id, e.to_string()));
+                        }
+                    }
+                    let _ = item.sent.send(on_wire);
                 }
-                for (id, why) in failed {
-                    let _ = store.note_tx_error(id, &why).await;
-                }
+                metrics::counter!("orakel_txm_broadcasts_total").increment(sent_ids.len() as u64);
+                // Recorded off the sending path: an unrecorded broadcast is only re-sent later,
+                // which is harmless.
+                let store = this.inner.store.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store.mark_broadcast_many(&sent_ids).await {
+                        tracing::error!(error = %e, "cannot record broadcasts");
+                    }
+                    for (id, why) in failed {
+                        let _ = store.note_tx_error(id, &why).await;
+                    }
+                });
             });
         }
     }
