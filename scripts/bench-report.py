@@ -123,9 +123,12 @@ machine's two cores. docs/decisions/0003-throughput.md lists the next steps.
   `PriceConsumer.requestPrice` transactions at {rate}/s for {duration}. *Fulfilments/s* counts
   `PriceFulfilled` events mined between the end of a 5 s warm-up and the end of the window.
   Offered {dr['offered_per_s']:.0f}/s; {dr['fulfilled_total']} of {dr['sent']} requests were
-  fulfilled by the end of the drain. *Latency* is the node's own summary
-  `orakel_request_to_broadcast_seconds` (from the moment the listener hands the log over to the
-  moment `eth_sendRawTransaction` returned), read from `/metrics`. *RSS* is `VmRSS` of the node
+  fulfilled by the end of the drain. *Latency* is the node's own histogram
+  `orakel_request_to_broadcast_seconds` (0.5 ms buckets up to 10 ms), from the moment the listener
+  hands the log over to the moment the signed fulfilment is written to the RPC endpoint. It is
+  scraped at the end of the warm-up and at the end of the window; the quantiles are those of the
+  observations in between, interpolated inside their bucket. The stage table below comes from
+  rolling-window summaries and is only a guide. *RSS* is `VmRSS` of the node
   process: idle after start-up with its job loaded, peak sampled every 250 ms under load.
 - **Gas** (`scripts/contracts-gas.sh`): `vm.lastCallGas` of one call each in forge, excluding the
   21,000 base and calldata cost; the request is a consumer's second request, the fulfilment

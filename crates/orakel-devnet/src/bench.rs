@@ -61,6 +61,66 @@ fn chain_err(e: impl std::fmt::Display) -> Error {
     Error::Chain(e.to_string())
 }
 
+/// Cumulative bucket counts `(upper bound, count)` of a Prometheus histogram.
+pub fn histogram_buckets(text: &str, metric: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{metric}_bucket{{le=\"");
+    let mut out: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(&prefix)?;
+            let (le, count) = rest.split_once("\"}")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// The `q` quantile of the observations made between two scrapes of a histogram, interpolated
+/// linearly inside its bucket.
+pub fn window_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
+    let counts: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(le, n)| {
+            let old = before
+                .iter()
+                .find(|(b, _)| b == le)
+                .map(|(_, c)| *c)
+                .unwrap_or(0.0);
+            (*le, n - old)
+        })
+        .collect();
+    let total = counts.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut lower = 0.0;
+    let mut below = 0.0;
+    for (le, cum) in counts {
+        if cum >= rank {
+            if le.is_infinite() {
+                return Some(lower);
+            }
+            let inside = cum - below;
+            let frac = if inside > 0.0 {
+                (rank - below) / inside
+            } else {
+                0.0
+            };
+            return Some(lower + frac * (le - lower));
+        }
+        lower = le;
+        below = cum;
+    }
+    None
+}
+
 /// Reads a quantile of a Prometheus summary from exposition text.
 pub fn summary_quantile(text: &str, metric: &str, quantile: &str) -> Option<f64> {
     let prefix = format!("{metric}{{quantile=\"{quantile}\"}}");
@@ -190,6 +250,7 @@ pub async fn run(
 
     let mut rss_loaded = rss_idle;
     let mut metrics_text = String::new();
+    let mut metrics_at_warmup = String::new();
     let mut fulfilled_at_warmup = None;
     let mut fulfilled_at_end = None;
     let mut scanned = start_block;
@@ -208,6 +269,7 @@ pub async fn run(
         let elapsed = t0.elapsed();
         if fulfilled_at_warmup.is_none() && elapsed >= opts.warmup {
             fulfilled_at_warmup = Some((fulfilled, elapsed));
+            metrics_at_warmup = scrape(devnet, node).await?;
         }
         if fulfilled_at_end.is_none() && elapsed >= opts.duration {
             fulfilled_at_end = Some((fulfilled, elapsed));
@@ -242,9 +304,12 @@ pub async fn run(
         ));
         stages.push((stage.to_string(), q("0.5"), q("0.99")));
     }
+    // Exact (to a bucket) quantiles of the latency observed inside the measured window.
     let metric = "orakel_request_to_broadcast_seconds";
-    let p50 = summary_quantile(&metrics_text, metric, "0.5").unwrap_or(f64::NAN) * 1000.0;
-    let p99 = summary_quantile(&metrics_text, metric, "0.99").unwrap_or(f64::NAN) * 1000.0;
+    let before = histogram_buckets(&metrics_at_warmup, metric);
+    let after = histogram_buckets(&metrics_text, metric);
+    let p50 = window_quantile(&before, &after, 0.5).unwrap_or(f64::NAN) * 1000.0;
+    let p99 = window_quantile(&before, &after, 0.99).unwrap_or(f64::NAN) * 1000.0;
     Ok(BenchReport {
         offered_per_s: f64::from(opts.rate),
         sent: total,
@@ -262,6 +327,27 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_quantiles_from_histogram_scrapes() {
+        let before =
+            "x_bucket{le=\"0.001\"} 10\nx_bucket{le=\"0.002\"} 10\nx_bucket{le=\"+Inf\"} 10\n";
+        let after =
+            "x_bucket{le=\"0.001\"} 10\nx_bucket{le=\"0.002\"} 110\nx_bucket{le=\"+Inf\"} 110\n";
+        let (b, a) = (
+            histogram_buckets(before, "x"),
+            histogram_buckets(after, "x"),
+        );
+        assert_eq!(a.len(), 3);
+        // The 100 new observations all lie in (1 ms, 2 ms]: the median interpolates to 1.5 ms.
+        let p50 = window_quantile(&b, &a, 0.5).unwrap_or_default();
+        assert!((p50 - 0.0015).abs() < 1e-9, "{p50}");
+        assert_eq!(
+            window_quantile(&a, &a, 0.5),
+            None,
+            "no observations in the window"
+        );
+    }
 
     #[test]
     fn reads_summary_quantiles() {

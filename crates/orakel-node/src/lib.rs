@@ -89,16 +89,37 @@ impl NodeHandle {
     }
 }
 
+/// The request latency is a histogram with fine fixed buckets (0.5 ms steps up to 10 ms), so
+/// quantiles over any window can be computed exactly to a bucket from two scrapes; the other
+/// timings stay rolling-window summaries.
+fn latency_buckets(builder: PrometheusBuilder) -> PrometheusBuilder {
+    let mut buckets: Vec<f64> = (1..=20).map(|i| f64::from(i) * 0.0005).collect();
+    buckets.extend((11..=30).map(|i| f64::from(i) * 0.001));
+    buckets.extend((7..=20).map(|i| f64::from(i) * 0.005));
+    buckets.extend([0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]);
+    let matcher =
+        metrics_exporter_prometheus::Matcher::Full("orakel_request_to_broadcast_seconds".into());
+    match builder.set_buckets_for_metric(matcher, &buckets) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "latency buckets not set");
+            PrometheusBuilder::new()
+        }
+    }
+}
+
 fn install_metrics() -> Option<PrometheusHandle> {
     static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
     HANDLE
-        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(h) => Some(h),
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics recorder not installed");
-                None
-            }
-        })
+        .get_or_init(
+            || match latency_buckets(PrometheusBuilder::new()).install_recorder() {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed");
+                    None
+                }
+            },
+        )
         .clone()
 }
 
