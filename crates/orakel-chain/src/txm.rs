@@ -584,9 +584,7 @@ impl TxManager {
                     self.sign_store_send(row, max_fee, tip).await?;
                 }
                 Some(last) => {
-                    let age = Duration::from_micros(
-                        u64::try_from(now_micros() - last.created_at).unwrap_or(0),
-                    );
+                    let age = since_micros(last.created_at);
                     if age >= inner.cfg.bump_after {
                         // Stuck in the pool, or refused at broadcast (e.g. fee too low): a new
                         // attempt at a higher fee, same nonce.
@@ -684,7 +682,7 @@ fn is_already_known(message: &str) -> bool {
     m.contains("already known") || m.contains("known transaction") || m.contains("already imported")
 }
 
-/// Time since a stored micro timestamp, for logs.
-pub fn since_micros(at: i64) -> Duration {
+/// Time since a stored micro timestamp.
+fn since_micros(at: i64) -> Duration {
     Duration::from_micros(u64::try_from(now_micros() - at).unwrap_or(0))
 }

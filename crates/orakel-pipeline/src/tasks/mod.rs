@@ -28,12 +28,12 @@ mod ethtx;
 mod hexcodec;
 mod http;
 pub(crate) use http::is_restricted_ip;
+mod case;
 mod conditional;
 mod jsonparse;
 mod length;
 mod lessthan;
 mod lookup;
-mod lowercase;
 mod mean;
 mod median;
 mod memo;
@@ -41,7 +41,6 @@ mod merge;
 mod mode;
 mod multiply;
 mod sum;
-mod uppercase;
 
 /// How to build one task type.
 pub(crate) struct TaskDef {
@@ -67,8 +66,8 @@ pub(crate) static REGISTRY: &[TaskDef] = &[
     mean::DEF,
     mode::DEF,
     any::DEF,
-    lowercase::DEF,
-    uppercase::DEF,
+    case::LOWERCASE,
+    case::UPPERCASE,
     hexcodec::ENCODE,
     hexcodec::DECODE,
     base64codec::ENCODE,
