@@ -5,13 +5,14 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/contracts/node_modules/.bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: setup build demo test test-rust test-contracts lint bench fuzz clean help
+.PHONY: setup build demo test test-rust test-contracts lint bench fuzz fuzz-short clean help
 
 help:
 	@echo "make demo    local devnet: anvil, contracts, source simulator, 3 nodes, live price requests"
 	@echo "make test    fmt, clippy, artifact check, forge tests, every Rust test (unit, integration, e2e on anvil)"
 	@echo "make bench   load benchmark + gas report -> BENCHMARKS.md, bench/results.json"
 	@echo "make fuzz    run every fuzz target for FUZZ_SECONDS (default 60) each"
+	@echo "make fuzz-short  every fuzz target for FUZZ_SHORT_SECONDS (default 4) each; part of make test"
 
 setup:
 	@scripts/setup.sh
@@ -35,7 +36,7 @@ test-contracts: setup
 test-rust: setup
 	$(CARGO) test --workspace --locked
 
-test: lint test-contracts test-rust
+test: lint test-contracts test-rust fuzz-short
 	@echo "make test: all green"
 
 bench: setup
@@ -43,6 +44,9 @@ bench: setup
 
 fuzz: setup
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-short: setup
+	scripts/fuzz.sh $(or $(FUZZ_SHORT_SECONDS),4)
 
 clean:
 	$(CARGO) clean

@@ -20,8 +20,17 @@ scripts/contracts-gas.sh > "$out/gas.json"
 echo "bench: pipeline engine (criterion)"
 cargo bench -p orakel-pipeline --bench engine --locked -- --noplot 2>&1 | tee "$out/engine.txt" | grep -E "time:|thrpt:" || true
 
+echo "bench: bridge round trip over loopback (criterion)"
+cargo bench -p orakel-pipeline --bench bridge --locked -- --noplot 2>&1 | tee "$out/bridge.txt" | grep -E "time:" || true
+
 echo "bench: end-to-end direct request, ${rate}/s offered for ${duration}"
 cargo build --release -p orakel --locked
 ./target/release/orakel bench --rate "$rate" --duration "$duration" --json "$out/direct_request.json"
+
+# Reference in the same run: the same node at a fifth of the load, where anvil does not
+# saturate the machine's cores, separates the node's own latency from CPU contention.
+ref_rate="${BENCH_REF_RATE:-50}"
+echo "bench: reference, ${ref_rate}/s offered for 20s"
+./target/release/orakel bench --rate "$ref_rate" --duration 20s --json "$out/direct_request_ref.json"
 
 python3 scripts/bench-report.py "$out" "$rate" "$duration"

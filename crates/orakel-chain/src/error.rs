@@ -64,6 +64,9 @@ pub enum Error {
         /// Node's reason.
         reason: String,
     },
+    /// Creating (storing) a transaction failed; nothing was sent.
+    #[error("creating the transaction failed: {0}")]
+    Create(String),
     /// The component is shutting down.
     #[error("shutting down")]
     Shutdown,

@@ -10,6 +10,7 @@ mod error;
 pub mod keystore;
 pub mod listener;
 pub mod rpc;
+mod rpc_read;
 pub mod txm;
 
 pub use error::{Error, Result};

@@ -177,7 +177,8 @@ impl Rpc {
             .unwrap_or("")
     }
 
-    async fn call<T, F, Fut>(&self, method: &'static str, f: F) -> Result<T>
+    /// Runs one call with failover (also used by `rpc_read`).
+    pub(crate) async fn call<T, F, Fut>(&self, method: &'static str, f: F) -> Result<T>
     where
         F: Fn(RootProvider) -> Fut,
         Fut: Future<Output = std::result::Result<T, RpcError<TransportErrorKind>>>,

@@ -14,7 +14,6 @@ use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
 use orakel_store::{EthTxRow, EthTxState, NewAttempt, NewEthTx, Store, now_micros};
-use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Error, Result, Rpc};
@@ -87,17 +86,41 @@ struct Inner {
     address: Address,
     address_hex: String,
     cfg: TxManagerConfig,
-    // Nonce assignment and hand-over to the broadcaster happen under this lock, so the
-    // broadcaster receives transactions in nonce order.
-    send_lock: Mutex<()>,
+    // Submissions waiting for the creation loop, the only place nonces are taken.
+    creations: tokio::sync::mpsc::UnboundedSender<Creation>,
     outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    // Broadcast outcomes on their way to the store: `(sent ids, (id, error) of failures)`.
+    broadcasts: tokio::sync::mpsc::UnboundedSender<BroadcastOutcome>,
     fees: fee_cache::FeeCache,
     missing_receipts: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     last_rebroadcast: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
 }
 
 /// A signed first attempt waiting for the broadcaster.
+/// What one broadcast batch did: ids sent, and `(id, error)` of those that failed.
+type BroadcastOutcome = (Vec<i64>, Vec<(i64, String)>);
+
+/// A submission waiting for the creation loop.
+struct Creation {
+    new: NewEthTx,
+    queued: std::time::Instant,
+    reply: tokio::sync::oneshot::Sender<Result<Created>>,
+}
+
+/// What the creation loop did with a submission.
+enum Created {
+    /// Stored and handed to the broadcaster; `on_wire` fires when it is written out.
+    New {
+        row: EthTxRow,
+        hash: Option<B256>,
+        on_wire: tokio::sync::oneshot::Receiver<std::time::Instant>,
+    },
+    /// The idempotency key existed already.
+    Existing(EthTxRow),
+}
+
 struct Outgoing {
+    queued: std::time::Instant,
     row: EthTxRow,
     raw: Vec<u8>,
     sent: tokio::sync::oneshot::Sender<std::time::Instant>,
@@ -105,6 +128,12 @@ struct Outgoing {
 
 /// How old a never-broadcast attempt must be before the loop sends it itself.
 const UNSENT_GRACE: Duration = Duration::from_secs(2);
+
+/// How long broadcast outcomes are gathered before they are recorded.
+const RECORD_LINGER: Duration = Duration::from_millis(50);
+
+/// How often the fee cache is refreshed (it counts as fresh for a second).
+const FEE_REFRESH: Duration = Duration::from_millis(400);
 
 /// Most broadcast batches awaiting their answer at once.
 const MAX_BATCHES_IN_FLIGHT: usize = 4;
@@ -168,6 +197,8 @@ impl TxManager {
             .await?;
         tracing::info!(address = %address_hex, chain_nonce, next_nonce = next, "transaction manager ready");
         let (outbox, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (creations, creations_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (broadcasts, broadcasts_rx) = tokio::sync::mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             rpc,
             store,
@@ -175,7 +206,8 @@ impl TxManager {
             address,
             address_hex,
             cfg,
-            send_lock: Mutex::new(()),
+            creations,
+            broadcasts,
             outbox,
             fees: fee_cache::FeeCache::default(),
             missing_receipts: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -185,6 +217,13 @@ impl TxManager {
         let looper = tm.clone();
         let loop_cancel = cancel.clone();
         tokio::spawn(async move { looper.confirm_loop(loop_cancel).await });
+        let creator = tm.clone();
+        let creator_cancel = cancel.clone();
+        tokio::spawn(async move { creator.creation_loop(creations_rx, creator_cancel).await });
+        let fees = tm.clone();
+        let fees_cancel = cancel.clone();
+        tokio::spawn(async move { fees.fee_loop(fees_cancel).await });
+        tokio::spawn(record_broadcasts(tm.inner.store.clone(), broadcasts_rx));
         let broadcaster = tm.clone();
         tokio::spawn(async move { broadcaster.broadcast_loop(outbox_rx, cancel).await });
         Ok(tm)
@@ -200,10 +239,8 @@ impl TxManager {
     /// transaction is recorded either way.
     pub async fn submit(&self, req: TxRequest) -> Result<TxSubmission> {
         let inner = &self.inner;
-        let (max_fee, tip) = self.current_fees().await;
-        let guard = inner.send_lock.lock().await;
         let new = NewEthTx {
-            idempotency_key: req.idempotency_key.clone(),
+            idempotency_key: req.idempotency_key,
             chain_id: inner.rpc.chain_id(),
             from_address: inner.address_hex.clone(),
             to_address: format!("{:#x}", req.to),
@@ -211,48 +248,98 @@ impl TxManager {
             gas_limit: req.gas_limit.unwrap_or(inner.cfg.default_gas_limit),
             run_id: req.run_id,
         };
-        // Nonce, transaction and signed first attempt are stored in one commit, before any
-        // broadcast.
-        let (row, attempt, created) = inner
-            .store
-            .create_eth_tx_signed(&new, |nonce| {
-                self.sign(&new, nonce, max_fee, tip)
-                    .map(Some)
-                    .map_err(|e| e.to_string())
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        inner
+            .creations
+            .send(Creation {
+                new,
+                queued: std::time::Instant::now(),
+                reply,
             })
-            .await?;
-        let Some(attempt) = attempt.filter(|_| created) else {
-            drop(guard);
-            return self.describe_existing(row).await;
-        };
-        // The broadcaster sends in the order it receives, which is nonce order because we hand
-        // over under the lock. (Out-of-order arrival is legal, but some nodes — anvil's
-        // automine among them — then leave ready transactions unmined.) Sending happens
-        // outside the lock, batched with whatever else is waiting.
-        let (sent, sent_rx) = tokio::sync::oneshot::channel();
-        let hash = attempt.tx_hash.parse().ok();
-        let (tx_id, nonce) = (row.id, row.nonce);
-        let handed_over = inner
-            .outbox
-            .send(Outgoing {
-                row,
-                raw: attempt.raw,
-                sent,
-            })
-            .is_ok();
-        drop(guard);
-        let on_wire_at = if handed_over {
-            sent_rx.await.ok()
-        } else {
-            None
-        };
-        Ok(TxSubmission {
-            tx_id,
-            tx_hash: hash,
-            nonce,
-            created: true,
-            on_wire_at,
-        })
+            .map_err(|_| Error::Shutdown)?;
+        match answer.await.map_err(|_| Error::Shutdown)?? {
+            Created::New { row, hash, on_wire } => Ok(TxSubmission {
+                tx_id: row.id,
+                tx_hash: hash,
+                nonce: row.nonce,
+                created: true,
+                on_wire_at: on_wire.await.ok(),
+            }),
+            Created::Existing(row) => self.describe_existing(row).await,
+        }
+    }
+
+    /// The only place nonces are taken: whatever submissions are waiting are created, signed
+    /// and stored in one commit (group commit), then handed to the broadcaster in nonce order.
+    /// One writer taking nonces in memory order replaces a lock that every run queued on
+    /// while its own commit went through.
+    async fn creation_loop(
+        self,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<Creation>,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            let first = tokio::select! {
+                () = cancel.cancelled() => return,
+                item = rx.recv() => match item { Some(i) => i, None => return },
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+            let (max_fee, tip) = self.current_fees().await;
+            for c in &batch {
+                metrics::histogram!("orakel_txm_create_wait_seconds")
+                    .record(c.queued.elapsed().as_secs_f64());
+            }
+            metrics::histogram!("orakel_txm_create_batch_size").record(batch.len() as f64);
+            let (news, replies): (Vec<NewEthTx>, Vec<_>) =
+                batch.into_iter().map(|c| (c.new, c.reply)).unzip();
+            let started = std::time::Instant::now();
+            let stored = self
+                .inner
+                .store
+                .create_eth_txs_signed(&news, |new, nonce| {
+                    self.sign(new, nonce, max_fee, tip)
+                        .map(Some)
+                        .map_err(|e| e.to_string())
+                })
+                .await;
+            metrics::histogram!("orakel_txm_create_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+            match stored {
+                Ok(rows) => {
+                    for ((row, attempt, created), reply) in rows.into_iter().zip(replies) {
+                        let answer = match attempt.filter(|_| created) {
+                            Some(attempt) => {
+                                let (sent, on_wire) = tokio::sync::oneshot::channel();
+                                let hash = attempt.tx_hash.parse().ok();
+                                // Handed over in slice order, which is nonce order.
+                                let _ = self.inner.outbox.send(Outgoing {
+                                    queued: std::time::Instant::now(),
+                                    row: row.clone(),
+                                    raw: attempt.raw,
+                                    sent,
+                                });
+                                Created::New { row, hash, on_wire }
+                            }
+                            None => Created::Existing(row),
+                        };
+                        let _ = reply.send(Ok(answer));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, count = replies.len(), "cannot create transactions");
+                    let why = e.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(Error::Create(why.clone())));
+                    }
+                }
+            }
+        }
     }
 
     /// Signs the transaction `new` with `nonce` at the given fees.
@@ -297,6 +384,23 @@ impl TxManager {
             created: false,
             on_wire_at: None,
         })
+    }
+
+    /// Keeps the fee cache warm so creating transactions never waits for a fee query.
+    async fn fee_loop(self, cancel: CancellationToken) {
+        loop {
+            if let (Ok(base), tip) = (
+                self.inner.rpc.latest_base_fee().await,
+                self.inner.rpc.max_priority_fee().await,
+            ) {
+                let tip = tip.unwrap_or(self.inner.cfg.default_priority_fee);
+                self.inner.fees.set(base, tip);
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(FEE_REFRESH) => {}
+            }
+        }
     }
 
     async fn current_fees(&self) -> (u128, u128) {
@@ -439,6 +543,10 @@ impl TxManager {
                 // concurrently; a nonce that arrives after its successor is fine for real nodes,
                 // and the head-of-line re-send in `check_open` covers endpoints that drop it.
                 let on_wire = std::time::Instant::now();
+                for item in &batch {
+                    metrics::histogram!("orakel_txm_outbox_wait_seconds")
+                        .record(on_wire.saturating_duration_since(item.queued).as_secs_f64());
+                }
                 let raws: Vec<Vec<u8>> = batch.iter().map(|o| o.raw.clone()).collect();
                 let started = std::time::Instant::now();
                 let results = if let [one] = raws.as_slice() {
@@ -481,15 +589,7 @@ impl TxManager {
                 metrics::counter!("orakel_txm_broadcasts_total").increment(sent_ids.len() as u64);
                 // Recorded off the sending path: an unrecorded broadcast is only re-sent later,
                 // which is harmless.
-                let store = this.inner.store.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = store.mark_broadcast_many(&sent_ids).await {
-                        tracing::error!(error = %e, "cannot record broadcasts");
-                    }
-                    for (id, why) in failed {
-                        let _ = store.note_tx_error(id, &why).await;
-                    }
-                });
+                let _ = this.inner.broadcasts.send((sent_ids, failed));
             });
         }
     }
@@ -674,6 +774,27 @@ impl TxManager {
         metrics::counter!("orakel_txm_bumps_total").increment(1);
         self.sign_store_send(row, fee, tip).await?;
         Ok(())
+    }
+}
+
+/// Records broadcast outcomes, gathered for a moment so that they cost few commits on the
+/// writer the next transactions' creation waits for. Ends when the manager is gone.
+async fn record_broadcasts(
+    store: Store,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<BroadcastOutcome>,
+) {
+    while let Some((mut sent, mut failed)) = rx.recv().await {
+        tokio::time::sleep(RECORD_LINGER).await;
+        while let Ok((more_sent, more_failed)) = rx.try_recv() {
+            sent.extend(more_sent);
+            failed.extend(more_failed);
+        }
+        if let Err(e) = store.mark_broadcast_many(&sent).await {
+            tracing::error!(error = %e, "cannot record broadcasts");
+        }
+        for (id, why) in failed {
+            let _ = store.note_tx_error(id, &why).await;
+        }
     }
 }
 

@@ -291,8 +291,14 @@ pub async fn run(
 
     let mut stages = Vec::new();
     for stage in [
+        "orakel_listener_batch_logs",
+        "orakel_listener_record_seconds",
         "orakel_request_to_run_start_seconds",
         "orakel_request_to_tx_submit_seconds",
+        "orakel_txm_create_wait_seconds",
+        "orakel_txm_create_commit_seconds",
+        "orakel_txm_create_batch_size",
+        "orakel_txm_outbox_wait_seconds",
         "orakel_txm_broadcast_rpc_seconds",
         "orakel_txm_broadcast_batch_size",
     ] {

@@ -1,6 +1,7 @@
-//! The demo: consumers ask the nodes for prices, the nodes fetch several simulated sources,
+//! The demo: consumers ask the nodes for prices, the nodes fetch several simulated sources
+//! (directly over HTTP, and one through the sample external adapter when the devnet runs it),
 //! take the median and fulfil on chain; every answer is checked against what the sources
-//! served.
+//! served, and the nodes' runs show how often the adapter's price went into the median.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -58,6 +59,15 @@ pub struct Tracked {
     pub correct: Option<bool>,
 }
 
+/// How the nodes' runs used the sample adapter (read from their run records).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdapterUse {
+    /// Finished runs of the demo's jobs, over every node.
+    pub runs: usize,
+    /// Runs in which the adapter answered and its price was parsed into the median.
+    pub answered: usize,
+}
+
 /// Demo outcome.
 #[derive(Debug, Clone)]
 pub struct DemoSummary {
@@ -65,6 +75,8 @@ pub struct DemoSummary {
     pub requests: Vec<Tracked>,
     /// Stopped by the user.
     pub interrupted: bool,
+    /// The adapter's part, when the devnet runs it.
+    pub adapter: Option<AdapterUse>,
 }
 
 impl DemoSummary {
@@ -79,9 +91,13 @@ impl DemoSummary {
             .filter(|r| r.correct == Some(true))
             .count()
     }
-    /// True when every request was answered correctly.
+    /// True when every request was answered correctly and, when the devnet runs the
+    /// adapter, its price was part of at least one answer (a failing adapter would otherwise
+    /// go unnoticed: the median tolerates a missing input).
     pub fn success(&self) -> bool {
-        !self.requests.is_empty() && self.correct() == self.requests.len()
+        !self.requests.is_empty()
+            && self.correct() == self.requests.len()
+            && self.adapter.is_none_or(|a| a.answered > 0)
     }
 }
 
@@ -212,10 +228,69 @@ pub async fn run(
             () = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
     }
+    let adapter = match &devnet.adapter {
+        Some(_) if !interrupted => Some(adapter_use(devnet).await?),
+        _ => None,
+    };
     Ok(DemoSummary {
         requests: tracked,
         interrupted,
+        adapter,
     })
+}
+
+/// Counts, from every node's run records, the runs in which the adapter's price reached the
+/// median (`parse_adapter` succeeded). Waits up to 5 s for runs still being recorded: a
+/// fulfilment can be mined before its run's results are written.
+async fn adapter_use(devnet: &Devnet) -> Result<AdapterUse> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut finished = Vec::new();
+    for node in &devnet.nodes {
+        let runs = loop {
+            let (_, body) = devnet
+                .api(node, reqwest::Method::GET, "/v2/runs?limit=1000", None)
+                .await?;
+            let runs = body
+                .get("runs")
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let running = runs
+                .iter()
+                .any(|r| r.get("state").and_then(|s| s.as_str()) == Some("running"));
+            if !running || Instant::now() >= deadline {
+                break runs;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        for run in runs {
+            if run.get("state").and_then(|s| s.as_str()) == Some("running") {
+                continue;
+            }
+            if let Some(id) = run.get("id").and_then(serde_json::Value::as_i64) {
+                finished.push((node, id));
+            }
+        }
+    }
+    let mut usage = AdapterUse::default();
+    for (node, id) in finished {
+        let (_, body) = devnet
+            .api(node, reqwest::Method::GET, &format!("/v2/runs/{id}"), None)
+            .await?;
+        usage.runs += 1;
+        let tasks = body
+            .pointer("/run/tasks")
+            .and_then(serde_json::Value::as_array);
+        let parsed = tasks.is_some_and(|tasks| {
+            tasks.iter().any(|t| {
+                t.get("dot_id").and_then(|d| d.as_str()) == Some("parse_adapter")
+                    && t.get("error").is_none_or(serde_json::Value::is_null)
+                    && t.get("output").is_some_and(|o| !o.is_null())
+            })
+        });
+        usage.answered += usize::from(parsed);
+    }
+    Ok(usage)
 }
 
 /// Summary lines for a finished demo.
@@ -257,6 +332,14 @@ pub fn summary_lines(devnet: &Devnet, summary: &DemoSummary) -> Vec<String> {
         lines.push(format!(
             "node-{}  {:#x}  answered {answered}",
             node.index, node.process.address
+        ));
+    }
+    if let Some(a) = summary.adapter {
+        lines.push(format!(
+            "sample adapter (bridge {:?}, schemas checked by the nodes): its price went into the median in {} of {} runs",
+            crate::ADAPTER_BRIDGE,
+            a.answered,
+            a.runs
         ));
     }
     let s = devnet.sim.stats();

@@ -51,6 +51,12 @@ pub struct DevnetConfig {
     pub keep: bool,
     /// Use the classic single-URL job (one source) instead of the median job.
     pub single_source_job: bool,
+    /// Serve the sample external adapter (`orakel-adapter`) next to the simulator, register
+    /// it on every node as the bridge [`ADAPTER_BRIDGE`] with the input and output schemas
+    /// it publishes, and have the median job ask one more source through it: simulator
+    /// source number `sources_per_job`. The simulator then needs `sources_per_job + 1`
+    /// sources per pair for the answers to be its median.
+    pub adapter_source: bool,
 }
 
 impl DevnetConfig {
@@ -67,12 +73,26 @@ impl DevnetConfig {
             sources_per_job: 5,
             allowed_faults: 2,
             http_timeout: "2s".into(),
-            poll_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_millis(25),
             consumer_funding: deploy::ONE_LINK * U256::from(100_000u64),
             keep: false,
             single_source_job: false,
+            adapter_source: false,
         }
     }
+}
+
+/// Name of the bridge to the sample adapter on every node (see
+/// [`DevnetConfig::adapter_source`]).
+pub const ADAPTER_BRIDGE: &str = "sim-price";
+
+/// The sample adapter as the devnet runs it.
+#[derive(Debug)]
+pub struct DevnetAdapter {
+    /// The running server (in this process, like the simulator).
+    pub handle: orakel_adapter::AdapterHandle,
+    /// What `GET /schemas` published: `{"input": …, "output": …}`.
+    pub schemas: serde_json::Value,
 }
 
 /// One node of the devnet with its own contracts and job.
@@ -135,6 +155,8 @@ pub struct Devnet {
     pub nodes: Vec<DevnetNode>,
     /// Source simulator.
     pub sim: SimHandle,
+    /// The sample adapter, when [`DevnetConfig::adapter_source`] is set.
+    pub adapter: Option<DevnetAdapter>,
     watchdog: Option<tokio_util::sync::CancellationToken>,
 }
 
@@ -166,6 +188,14 @@ impl Devnet {
     /// for each node: creates its root and key, funds it, deploys its Oracle and consumer,
     /// starts the process and registers its job.
     pub async fn start(cfg: DevnetConfig, mut progress: impl FnMut(&str)) -> Result<Self> {
+        let asked = cfg.sources_per_job + usize::from(cfg.adapter_source);
+        if !cfg.single_source_job && cfg.sim.sources_per_pair != asked {
+            // The answers are checked against the median of every simulated source.
+            return Err(Error::Setup(format!(
+                "the median job asks {asked} sources but the simulator has {} per pair",
+                cfg.sim.sources_per_pair
+            )));
+        }
         if !cfg.keep && cfg.root.exists() {
             std::fs::remove_dir_all(&cfg.root).map_err(|e| Error::Io {
                 what: format!("clearing {}", cfg.root.display()),
@@ -223,6 +253,18 @@ impl Devnet {
             cfg.sim.tick
         ));
 
+        let adapter = if cfg.adapter_source {
+            let adapter = start_adapter(&sim.base_url()).await?;
+            progress(&format!(
+                "adapter   sample external adapter at {} (simulator source {}), bridge {ADAPTER_BRIDGE:?} on every node",
+                adapter.handle.url(),
+                cfg.sources_per_job
+            ));
+            Some(adapter)
+        } else {
+            None
+        };
+
         let watchdog = anvil
             .as_ref()
             .map(|_| spawn_mining_watchdog(provider.clone()));
@@ -235,6 +277,7 @@ impl Devnet {
             link,
             nodes: Vec::new(),
             sim,
+            adapter,
             watchdog,
         };
         for index in 0..devnet.cfg.nodes {
@@ -312,16 +355,18 @@ impl Devnet {
                 crate::spec::Fulfil::Word,
             )
         } else {
-            crate::spec::median_price_job(
-                &format!("devnet-median-price-{index}"),
+            crate::spec::MedianJob {
+                name: &format!("devnet-median-price-{index}"),
                 job_id,
                 oracle,
-                &self.sim.base_url(),
-                cfg.sources_per_job,
-                cfg.allowed_faults,
-                &cfg.http_timeout,
-                crate::spec::Fulfil::Word,
-            )
+                sim_base: &self.sim.base_url(),
+                sources: cfg.sources_per_job,
+                allowed_faults: cfg.allowed_faults,
+                http_timeout: &cfg.http_timeout,
+                fulfil: crate::spec::Fulfil::Word,
+                adapter_bridge: self.adapter.as_ref().map(|_| ADAPTER_BRIDGE),
+            }
+            .spec()
         };
         std::fs::write(root.join("job.toml"), &job_spec).map_err(|e| Error::Io {
             what: "writing job.toml".into(),
@@ -336,8 +381,51 @@ impl Devnet {
             spec_id: spec_id_of(&job_id),
             job_spec,
         };
+        if let Some(adapter) = &self.adapter {
+            // Registered before the job: a job naming an unknown bridge is refused.
+            self.create_bridge(
+                &node,
+                ADAPTER_BRIDGE,
+                &adapter.handle.url(),
+                &adapter.schemas,
+            )
+            .await?;
+        }
         self.create_job(&node, &node.job_spec).await?;
         Ok(node)
+    }
+
+    /// Registers a bridge on a node through its API, with the input and output schemas in
+    /// `schemas` (`{"input": …, "output": …}`, either may be absent).
+    pub async fn create_bridge(
+        &self,
+        node: &DevnetNode,
+        name: &str,
+        url: &str,
+        schemas: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let mut body = serde_json::json!({ "name": name, "url": url });
+        for (key, field) in [("input", "inputSchema"), ("output", "outputSchema")] {
+            if let (Some(schema), Some(obj)) = (schemas.get(key), body.as_object_mut()) {
+                obj.insert(field.to_owned(), schema.clone());
+            }
+        }
+        let path = "/v2/bridge_types";
+        let (status, reply) = self
+            .request(
+                node,
+                reqwest::Method::POST,
+                path,
+                Some(("application/json", body.to_string())),
+            )
+            .await?;
+        if status != 201 {
+            return Err(Error::Api {
+                url: format!("{}{path}", node.process.api_url),
+                message: reply.to_string(),
+            });
+        }
+        Ok(reply)
     }
 
     /// The API token of a node.
@@ -348,7 +436,7 @@ impl Devnet {
             .to_string()
     }
 
-    /// Calls a node's API; returns status and JSON body.
+    /// Calls a node's API with an optional TOML body; returns status and JSON body.
     pub async fn api(
         &self,
         node: &DevnetNode,
@@ -356,12 +444,24 @@ impl Devnet {
         path: &str,
         body: Option<String>,
     ) -> Result<(u16, serde_json::Value)> {
+        let body = body.map(|b| ("application/toml", b));
+        self.request(node, method, path, body).await
+    }
+
+    /// Calls a node's API as its operator with an optional `(content type, body)`.
+    async fn request(
+        &self,
+        node: &DevnetNode,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, String)>,
+    ) -> Result<(u16, serde_json::Value)> {
         let url = format!("{}{path}", node.process.api_url);
         let mut req = reqwest::Client::new()
             .request(method, &url)
             .bearer_auth(self.api_token(node));
-        if let Some(body) = body {
-            req = req.header("content-type", "application/toml").body(body);
+        if let Some((content_type, body)) = body {
+            req = req.header("content-type", content_type).body(body);
         }
         let resp = req.send().await.map_err(|e| Error::Api {
             url: url.clone(),
@@ -522,11 +622,36 @@ impl Devnet {
         for node in &mut self.nodes {
             node.process.stop(Duration::from_secs(5)).await;
         }
+        if let Some(adapter) = self.adapter.take() {
+            adapter.handle.shutdown().await;
+        }
         self.sim.shutdown().await;
         if let Some(anvil) = self.anvil.take() {
             anvil.stop().await;
         }
     }
+}
+
+/// Serves the sample adapter on a free loopback port against the simulator at `sim_url` and
+/// reads the schemas it publishes, as an operator would before registering it.
+async fn start_adapter(sim_url: &str) -> Result<DevnetAdapter> {
+    let cfg = orakel_adapter::AdapterConfig::new(sim_url);
+    let handle = orakel_adapter::serve(&cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .map_err(|e| Error::Setup(format!("sample adapter: {e}")))?;
+    let url = format!("{}/schemas", handle.url());
+    let api_err = |e: reqwest::Error| Error::Api {
+        url: url.clone(),
+        message: e.to_string(),
+    };
+    let schemas: serde_json::Value = reqwest::get(&url)
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(api_err)?
+        .json()
+        .await
+        .map_err(api_err)?;
+    Ok(DevnetAdapter { handle, schemas })
 }
 
 /// anvil's automine can leave ready transactions in its pool unmined when several senders

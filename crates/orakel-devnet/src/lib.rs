@@ -1,5 +1,6 @@
 //! The local devnet: a chain (anvil, or any RPC endpoint), the orakel contracts, the source
-//! simulator and a set of orakel nodes running as separate processes — what `orakel devnet`
+//! simulator, optionally the sample external adapter (registered on every node as a bridge),
+//! and a set of orakel nodes running as separate processes — what `orakel devnet`
 //! and `make demo` run, and the harness of the end-to-end tests and the load benchmark.
 //!
 //! It owns process supervision, deployment wiring and request driving. It must not reach into
@@ -12,7 +13,10 @@ mod devnet;
 pub mod process;
 pub mod spec;
 
-pub use devnet::{ANVIL_DEFAULT_KEY, Devnet, DevnetConfig, DevnetNode, Fulfilment, SentRequest};
+pub use devnet::{
+    ADAPTER_BRIDGE, ANVIL_DEFAULT_KEY, Devnet, DevnetAdapter, DevnetConfig, DevnetNode, Fulfilment,
+    SentRequest,
+};
 
 use thiserror::Error;
 

@@ -1,5 +1,5 @@
 //! Job specs the devnet registers: the established direct-request shape, written as an
-//! operator would write it.
+//! operator would write it, optionally with a `bridge` task asking the sample adapter.
 
 use alloy::primitives::Address;
 use uuid::Uuid;
@@ -64,19 +64,84 @@ pub fn median_price_job(
     http_timeout: &str,
     fulfil: Fulfil,
 ) -> String {
-    let fulfil_tasks = fulfil_tasks(fulfil, "scale");
-    let mut fetches = String::new();
-    let mut edges = String::new();
-    for i in 0..sources {
-        fetches.push_str(&format!(
-            "    fetch_{i}  [type=\"http\" method=GET url=\"{sim_base}/sources/{i}/price?pair=$(decode_cbor.pair)\" timeout=\"{http_timeout}\"]\n    parse_{i}  [type=\"jsonparse\" path=\"price\" data=\"$(fetch_{i})\"]\n"
-        ));
-        edges.push_str(&format!(
-            "    decode_cbor -> fetch_{i} -> parse_{i} -> median\n"
-        ));
+    MedianJob {
+        name,
+        job_id,
+        oracle,
+        sim_base,
+        sources,
+        allowed_faults,
+        http_timeout,
+        fulfil,
+        adapter_bridge: None,
     }
-    format!(
-        r#"type = "directrequest"
+    .spec()
+}
+
+/// The median price job in full: [`median_price_job`], optionally with one more source that
+/// is asked through an external adapter.
+#[derive(Debug, Clone)]
+pub struct MedianJob<'a> {
+    /// Job name.
+    pub name: &'a str,
+    /// External job id.
+    pub job_id: Uuid,
+    /// The Oracle contract whose requests it serves.
+    pub oracle: Address,
+    /// Base URL of the simulator.
+    pub sim_base: &'a str,
+    /// Sources asked directly with `http` tasks: indices `0..sources`.
+    pub sources: usize,
+    /// Failed inputs the median tolerates.
+    pub allowed_faults: usize,
+    /// Timeout of each `http` and `bridge` task.
+    pub http_timeout: &'a str,
+    /// How the job answers.
+    pub fulfil: Fulfil,
+    /// A registered bridge to the sample adapter (`orakel-adapter`). When set, the job also
+    /// asks simulator source number `sources` through it with a `bridge` task, and its
+    /// `data.result` is one more input of the median.
+    pub adapter_bridge: Option<&'a str>,
+}
+
+impl MedianJob<'_> {
+    /// The job spec (TOML with a DOT `observationSource`).
+    pub fn spec(&self) -> String {
+        let MedianJob {
+            name,
+            job_id,
+            oracle,
+            sim_base,
+            sources,
+            allowed_faults,
+            http_timeout,
+            fulfil,
+            adapter_bridge,
+        } = *self;
+        let fulfil_tasks = fulfil_tasks(fulfil, "scale");
+        let mut fetches = String::new();
+        let mut edges = String::new();
+        for i in 0..sources {
+            fetches.push_str(&format!(
+                "    fetch_{i}  [type=\"http\" method=GET url=\"{sim_base}/sources/{i}/price?pair=$(decode_cbor.pair)\" timeout=\"{http_timeout}\"]\n    parse_{i}  [type=\"jsonparse\" path=\"price\" data=\"$(fetch_{i})\"]\n"
+            ));
+            edges.push_str(&format!(
+                "    decode_cbor -> fetch_{i} -> parse_{i} -> median\n"
+            ));
+        }
+        if let Some(bridge) = adapter_bridge {
+            // The adapter reads the next simulator source, so together the tasks ask every
+            // source once and the median stays the simulator's median.
+            fetches.push_str(&format!(
+                r#"    ask_adapter    [type="bridge" name="{bridge}" timeout="{http_timeout}"
+                    requestData=<{{"data": {{"pair": $(decode_cbor.pair), "source": {sources}}}}}>]
+    parse_adapter  [type="jsonparse" path="data,result" data="$(ask_adapter)"]
+"#
+            ));
+            edges.push_str("    decode_cbor -> ask_adapter -> parse_adapter -> median\n");
+        }
+        format!(
+            r#"type = "directrequest"
 schemaVersion = 1
 name = "{name}"
 externalJobID = "{job_id}"
@@ -97,7 +162,8 @@ observationSource = """
 {edges}    median -> scale -> encode_data -> encode_tx -> submit_tx
 """
 "#
-    )
+        )
+    }
 }
 
 /// The classic single-source direct-request job: fetch the URL the request names (`get`),

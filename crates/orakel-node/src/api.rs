@@ -79,7 +79,10 @@ pub fn router(shared: Arc<NodeShared>) -> Router {
         .route("/v2/runs/{id}", get(show_run))
         .route("/v2/requests", get(list_requests))
         .route("/v2/txs", get(list_txs))
+        .merge(crate::routes::token_routes())
         .layer(axum::middleware::from_fn_with_state(shared.clone(), auth))
+        // Added after the token layer: these authenticate each call themselves.
+        .merge(crate::routes::own_auth_routes())
         .with_state(shared)
 }
 

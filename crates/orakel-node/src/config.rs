@@ -87,6 +87,10 @@ pub struct ApiConfig {
     /// loopback).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// Base URL under which external adapters reach this API (the `responseURL` of async
+    /// bridge tasks); default `http://<listen>` (loopback when listening on all addresses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// `[tx]`
@@ -187,6 +191,7 @@ impl Default for ApiConfig {
         Self {
             listen: default_listen(),
             token_file: None,
+            public_url: None,
         }
     }
 }
@@ -290,6 +295,23 @@ impl NodeConfig {
         }
     }
 
+    /// The base URL adapters answer async bridge tasks at (`[api].public_url`, else the
+    /// listen address; an unspecified listen address becomes loopback).
+    pub fn resume_base_url(&self) -> String {
+        if let Some(url) = &self.api.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let mut addr = self.api.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("http://{addr}")
+    }
+
     /// Keystore path resolved against the root.
     pub fn keystore_path(&self) -> PathBuf {
         self.root.join(&self.keystore.path)
@@ -373,6 +395,16 @@ mod tests {
         let bad = cfg.apply_env(|k| (k == "ORAKEL_CHAIN_ID").then(|| "x".to_string()));
         assert!(bad.is_err());
         Ok(())
+    }
+
+    #[test]
+    fn resume_base_url_defaults_to_a_reachable_listen_address() {
+        let mut cfg = NodeConfig::new(Path::new("/r"), vec![], 1);
+        assert_eq!(cfg.resume_base_url(), "http://127.0.0.1:6688");
+        cfg.api.listen = SocketAddr::from(([0, 0, 0, 0], 7000));
+        assert_eq!(cfg.resume_base_url(), "http://127.0.0.1:7000");
+        cfg.api.public_url = Some("https://node.example/".into());
+        assert_eq!(cfg.resume_base_url(), "https://node.example");
     }
 
     #[test]

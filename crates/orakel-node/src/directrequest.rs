@@ -19,10 +19,13 @@ use async_trait::async_trait;
 use orakel_chain::{LogBatch, LogHandler, Rpc};
 use orakel_contracts::{CancelOracleRequest, OracleRequest};
 use orakel_pipeline::{RunContext, RunState as PipelineRunState, Runner, Value};
-use orakel_store::{NewRequest, NewTaskRun, RequestRow, RequestState, RunState, Store};
+use orakel_store::{
+    FinishedRun, NewRequest, NewTaskRun, RequestRow, RequestState, RunState, Store,
+};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::jobrun::{self, PriorResults, RequestRunContinuation};
 use crate::registry::{JobRegistry, LoadedJob};
 
 /// Most runs executing at once; more wait (their requests are already stored).
@@ -33,6 +36,8 @@ const MAX_CONCURRENT_RUNS: usize = 512;
 #[derive(Default)]
 pub struct RunStarts {
     inner: Mutex<HashMap<i64, RunStart>>,
+    /// Cancellation logs stored so far (bumped after they are committed).
+    cancellations: AtomicU64,
 }
 
 /// What the transaction sink needs to know about a running run.
@@ -44,6 +49,10 @@ pub struct RunStart {
     pub request_row: i64,
     /// The spec-level `gasLimit`, default for `ethtx` tasks without one.
     pub gas_limit: Option<u64>,
+    /// [`RunStarts::cancel_epoch`] before the run's request was last read as open. If it is
+    /// unchanged when the fulfilment is sent, no cancellation can have arrived since, and the
+    /// sink skips the database check.
+    pub cancel_epoch: u64,
 }
 
 impl RunStarts {
@@ -61,6 +70,26 @@ impl RunStarts {
     pub fn get(&self, run_id: i64) -> Option<RunStart> {
         self.inner.lock().ok()?.get(&run_id).copied()
     }
+    /// How many cancellation batches have been stored.
+    pub fn cancel_epoch(&self) -> u64 {
+        self.cancellations.load(Ordering::Acquire)
+    }
+    fn cancellations_stored(&self) {
+        self.cancellations.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// One execution of a request's run.
+struct RunInput {
+    run_id: i64,
+    /// `jobRun.*` variables.
+    vars: Value,
+    /// When the request's log was received (latency metrics).
+    received: Instant,
+    /// See [`RunStart::cancel_epoch`].
+    cancel_epoch: u64,
+    /// Results a resumed run already has.
+    prior: PriorResults,
 }
 
 struct Waiting {
@@ -83,6 +112,10 @@ pub struct DirectRequests {
     running: Mutex<HashMap<i64, ()>>,
     permits: Arc<Semaphore>,
     wake: Notify,
+    /// Itself, for spawning runs from the log handler (which only gets `&self`).
+    me: std::sync::Weak<Self>,
+    /// Finished runs on their way to the database (written behind the answer).
+    results: tokio::sync::mpsc::UnboundedSender<(FinishedRun, bool)>,
 }
 
 impl std::fmt::Debug for DirectRequests {
@@ -102,7 +135,11 @@ impl DirectRequests {
         reorg_depth: u64,
         cancel: CancellationToken,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        let (results, results_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(write_results(store.clone(), results_rx));
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            results,
             store,
             rpc,
             registry,
@@ -122,7 +159,7 @@ impl DirectRequests {
     /// pending ones wait for their confirmations again.
     pub async fn resume(self: &Arc<Self>) -> crate::Result<usize> {
         let open = self.store.open_requests().await?;
-        let n = open.len();
+        let mut n = 0;
         for row in open {
             let Some(job) = self.registry.get(row.job_id) else {
                 self.store
@@ -135,8 +172,15 @@ impl DirectRequests {
                     .await?;
                 continue;
             };
+            // A run waiting for an asynchronous adapter continues when it answers.
+            if let Some(run_id) = self.store.run_for_request(row.id).await?
+                && self.store.suspension(run_id).await?.is_some()
+            {
+                continue;
+            }
             let min_conf = min_confirmations(&job);
             self.enqueue(row.id, row.block_number, min_conf, Instant::now());
+            n += 1;
         }
         if n > 0 {
             tracing::info!(requests = n, "resuming open requests");
@@ -289,10 +333,9 @@ impl DirectRequests {
         row: &RequestRow,
         received: Instant,
     ) -> crate::Result<()> {
-        metrics::histogram!("orakel_request_to_run_start_seconds")
-            .record(received.elapsed().as_secs_f64());
         let run_vars = run_vars(row);
         let inputs = serde_json::to_value(&run_vars).unwrap_or(serde_json::Value::Null);
+        let cancel_epoch = self.starts.cancel_epoch();
         // One write moves the request to running and creates (or finds) its run.
         let Some(run_id) = self
             .store
@@ -301,12 +344,86 @@ impl DirectRequests {
         else {
             return Ok(()); // cancelled meanwhile
         };
+        let run = RunInput {
+            run_id,
+            vars: run_vars,
+            received,
+            cancel_epoch,
+            prior: PriorResults::new(),
+        };
+        self.run_pipeline(job, row, run).await
+    }
+
+    /// Starts a request whose run the listener created together with the request (enough
+    /// confirmations on arrival): no further database round trip before the pipeline.
+    fn spawn_started(
+        &self,
+        row: RequestRow,
+        run_id: i64,
+        vars: Value,
+        received: Instant,
+        min_confirmations: u64,
+        cancel_epoch: u64,
+    ) {
+        if let Ok(mut r) = self.running.lock()
+            && r.insert(row.id, ()).is_some()
+        {
+            return;
+        }
+        let Some(this) = self.me.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
+                return;
+            };
+            let served = match this.registry.get(row.job_id) {
+                Some(job) => {
+                    let run = RunInput {
+                        run_id,
+                        vars,
+                        received,
+                        cancel_epoch,
+                        prior: PriorResults::new(),
+                    };
+                    this.run_pipeline(&job, &row, run).await
+                }
+                // Deleted meanwhile: the queue path cancels the request.
+                None => Err(crate::Error::Unsupported("job deleted".into())),
+            };
+            if let Err(e) = served {
+                tracing::error!(request = row.id, error = %e, "serving request failed; will retry");
+                this.enqueue(row.id, row.block_number, min_confirmations, received);
+                this.wake.notify_one();
+            }
+            if let Ok(mut r) = this.running.lock() {
+                r.remove(&row.id);
+            }
+        });
+    }
+
+    async fn run_pipeline(
+        &self,
+        job: &LoadedJob,
+        row: &RequestRow,
+        run: RunInput,
+    ) -> crate::Result<()> {
+        let RunInput {
+            run_id,
+            vars: run_vars,
+            received,
+            cancel_epoch,
+            prior,
+        } = run;
+        metrics::histogram!("orakel_request_to_run_start_seconds")
+            .record(received.elapsed().as_secs_f64());
         self.starts.insert(
             run_id,
             RunStart {
                 received,
                 request_row: row.id,
                 gas_limit: job.spec.gas_limit,
+                cancel_epoch,
             },
         );
         let ctx = RunContext {
@@ -314,7 +431,9 @@ impl DirectRequests {
             job_spec_vars: job.spec.job_spec_vars(job.row.id),
             job_run_vars: run_vars,
             max_task_duration: job.spec.max_task_duration,
+            prior_results: prior,
         };
+        let continued = !ctx.prior_results.is_empty();
         let outcome = self.runner.execute(&job.spec.pipeline, ctx).await;
         self.starts.remove(run_id);
         let tasks: Vec<NewTaskRun> = outcome
@@ -334,12 +453,34 @@ impl DirectRequests {
             })
             .collect();
         let outputs = serde_json::to_value(&outcome.outputs).unwrap_or(serde_json::Value::Null);
+        let mut errors = outcome.errors.clone();
         let (run_state, req_state, reason) = match outcome.state {
+            PipelineRunState::Suspended => match jobrun::suspension_of(job, &outcome) {
+                Ok(suspension) => {
+                    // Waiting for an asynchronous adapter answer: the run and its request stay
+                    // open; the answer continues it (`PATCH /v2/resume/{run}`).
+                    self.store
+                        .suspend_run(run_id, &suspension, &jobrun::finished_task_rows(&outcome))
+                        .await?;
+                    tracing::info!(run = run_id, request = %row.request_id, "run suspended until its adapter answers");
+                    metrics::counter!("orakel_runs_suspended_total", "job_type" => "directrequest")
+                        .increment(1);
+                    return Ok(());
+                }
+                Err(why) => {
+                    errors.push(why);
+                    (
+                        RunState::Errored,
+                        RequestState::Errored,
+                        Some(errors.join("; ")),
+                    )
+                }
+            },
             PipelineRunState::Completed => (RunState::Completed, RequestState::Fulfilled, None),
             PipelineRunState::Errored => (
                 RunState::Errored,
                 RequestState::Errored,
-                Some(outcome.errors.join("; ")),
+                Some(errors.join("; ")),
             ),
         };
         match run_state {
@@ -347,20 +488,30 @@ impl DirectRequests {
                 metrics::counter!("orakel_runs_total", "job_type" => "directrequest", "state" => "completed").increment(1)
             }
             _ => {
-                tracing::warn!(run = run_id, request = %row.request_id, errors = ?outcome.errors, "run errored");
+                tracing::warn!(run = run_id, request = %row.request_id, errors = ?errors, "run errored");
                 metrics::counter!("orakel_runs_total", "job_type" => "directrequest", "state" => "errored").increment(1)
             }
         }
-        self.store
-            .finish_run(
-                run_id,
-                run_state,
-                &outputs,
-                &outcome.errors,
-                &tasks,
-                Some((row.id, req_state, reason.as_deref())),
-            )
-            .await?;
+        // Written behind the answer: the fulfilment is already with the transaction manager
+        // (keyed by this run), so if the process dies first the request is simply run again
+        // at start-up and finds its transaction.
+        let finished = FinishedRun {
+            run_id,
+            state: run_state,
+            outputs,
+            errors,
+            tasks,
+            request: Some((row.id, req_state, reason)),
+        };
+        // A continued run's suspension goes only once its end is stored (by the writer):
+        // until then a restart must still see it waiting for nothing but its stored answer.
+        if let Err(unsent) = self.results.send((finished, continued)) {
+            let (run, continued) = unsent.0;
+            self.store.finish_runs(std::slice::from_ref(&run)).await?;
+            if continued {
+                self.store.clear_suspension(run.run_id).await?;
+            }
+        }
         Ok(())
     }
 
@@ -407,7 +558,100 @@ impl DirectRequests {
             log_topics: log.topics().iter().map(|t| format!("{t:#x}")).collect(),
             log_data: log.data().data.to_vec(),
             ignore_reason,
+            start_inputs: None,
         })
+    }
+}
+
+impl RequestRunContinuation for DirectRequests {
+    fn continue_request_run(&self, run_id: i64, request_row: i64, prior: PriorResults) {
+        let Some(this) = self.me.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
+                return;
+            };
+            if let Err(e) = this.continue_run(run_id, request_row, prior).await {
+                tracing::error!(run = run_id, request = request_row, error = %e, "continuing a resumed request run failed");
+            }
+        });
+    }
+}
+
+impl DirectRequests {
+    async fn continue_run(
+        &self,
+        run_id: i64,
+        request_row: i64,
+        prior: PriorResults,
+    ) -> crate::Result<()> {
+        let Some(row) = self.store.request(request_row).await? else {
+            return Ok(());
+        };
+        if row.state != RequestState::Running {
+            // Cancelled on chain (or otherwise closed) while the adapter worked.
+            self.store.clear_suspension(run_id).await?;
+            return Ok(());
+        }
+        let Some(job) = self.registry.get(row.job_id) else {
+            self.store.clear_suspension(run_id).await?;
+            return Ok(());
+        };
+        let epoch = self.starts.cancel_epoch();
+        let vars = run_vars(&row);
+        let run = RunInput {
+            run_id,
+            vars,
+            received: Instant::now(),
+            cancel_epoch: epoch,
+            prior,
+        };
+        self.run_pipeline(&job, &row, run).await
+    }
+}
+
+/// Most finished runs written in one commit.
+const RESULT_BATCH: usize = 256;
+
+/// How long the result writer gathers finished runs before a commit.
+const RESULT_LINGER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Writes finished runs in batches (group commit) until every sender is gone. A failed write
+/// is retried: the results are the node's record of what it answered.
+async fn write_results(
+    store: Store,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(FinishedRun, bool)>,
+) {
+    while let Some(first) = rx.recv().await {
+        // Nothing waits for these writes; gathering for a moment means fewer, larger commits
+        // and more room on the single writer for the writes a fulfilment does wait for.
+        tokio::time::sleep(RESULT_LINGER).await;
+        let mut batch = vec![first];
+        while batch.len() < RESULT_BATCH {
+            match rx.try_recv() {
+                Ok(run) => batch.push(run),
+                Err(_) => break,
+            }
+        }
+        let (runs, continued): (Vec<FinishedRun>, Vec<bool>) = batch.into_iter().unzip();
+        let mut delay = std::time::Duration::from_millis(50);
+        while let Err(e) = store.finish_runs(&runs).await {
+            tracing::error!(error = %e, runs = runs.len(), "cannot store finished runs; retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(5));
+        }
+        // Suspensions of continued runs end with them (one delete removes every suspension
+        // whose run is no longer running).
+        if let Some(run) = runs
+            .iter()
+            .zip(&continued)
+            .find(|(_, c)| **c)
+            .map(|(r, _)| r)
+            && let Err(e) = store.clear_suspension(run.run_id).await
+        {
+            tracing::warn!(error = %e, "cannot remove answered suspensions; they are removed with the next");
+        }
     }
 }
 
@@ -418,6 +662,28 @@ fn min_confirmations(job: &LoadedJob) -> u64 {
         .map(|d| d.min_incoming_confirmations)
         .unwrap_or(1)
         .max(1)
+}
+
+/// The row a stored request has, built from what was stored (no read back).
+fn request_row(req: &NewRequest, id: i64) -> RequestRow {
+    RequestRow {
+        id,
+        job_id: req.job_id,
+        oracle_address: req.oracle_address.clone(),
+        request_id: req.request_id.clone(),
+        requester: req.requester.clone(),
+        payment: req.payment.clone(),
+        cancel_expiration: req.cancel_expiration,
+        block_number: req.block_number,
+        block_hash: req.block_hash.clone(),
+        tx_hash: req.tx_hash.clone(),
+        log_index: req.log_index,
+        log_topics: req.log_topics.clone(),
+        log_data: req.log_data.clone(),
+        state: RequestState::Pending,
+        reason: None,
+        received_at: orakel_store::now_micros(),
+    }
 }
 
 /// The `jobRun.*` variables of a request: the raw log, and `meta.oracleRequest` with the
@@ -486,23 +752,56 @@ impl LogHandler for DirectRequests {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let fresh = self
-            .store
-            .record_logs(listener, &requests, &cancellations, &batch.checkpoint)
-            .await?;
-        metrics::counter!("orakel_oracle_requests_total").increment(fresh.len() as u64);
-        self.head.fetch_max(batch.head, Ordering::Relaxed);
-        for (index, row_id) in fresh {
-            let Some(req) = requests.get(index) else {
-                continue;
-            };
+        // Requests that already have their confirmations start in the same write that
+        // stores them; the others wait in the confirmation queue.
+        let head = self.head.load(Ordering::Relaxed).max(batch.head);
+        let mut started_vars: Vec<Option<Value>> = Vec::with_capacity(requests.len());
+        let mut min_confs: Vec<u64> = Vec::with_capacity(requests.len());
+        for req in &mut requests {
             let min_conf = self
                 .registry
                 .get(req.job_id)
                 .map(|j| min_confirmations(&j))
                 .unwrap_or(1);
+            min_confs.push(min_conf);
+            let ready = req.ignore_reason.is_none() && head + 1 >= req.block_number + min_conf;
+            let vars = ready.then(|| run_vars(&request_row(req, 0)));
+            req.start_inputs = vars.as_ref().and_then(|v| serde_json::to_value(v).ok());
+            started_vars.push(vars);
+        }
+        let cancel_epoch = self.starts.cancel_epoch();
+        let recording = Instant::now();
+        let fresh = self
+            .store
+            .record_logs_starting(listener, &requests, &cancellations, &batch.checkpoint)
+            .await?;
+        metrics::histogram!("orakel_listener_record_seconds")
+            .record(recording.elapsed().as_secs_f64());
+        metrics::histogram!("orakel_listener_batch_logs").record(batch.logs.len() as f64);
+        metrics::counter!("orakel_oracle_requests_total").increment(fresh.len() as u64);
+        self.head.fetch_max(batch.head, Ordering::Relaxed);
+        if !cancellations.is_empty() {
+            self.starts.cancellations_stored();
+        }
+        for (index, row_id, run_id) in fresh {
+            let (Some(req), Some(&min_conf)) = (requests.get(index), min_confs.get(index)) else {
+                continue;
+            };
             tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
-            self.enqueue(row_id, req.block_number, min_conf, received);
+            match (run_id, started_vars.get_mut(index).and_then(Option::take)) {
+                // Cancelled in this very batch: the store has marked it; the queue path
+                // reads that and leaves it.
+                (Some(run_id), Some(vars))
+                    if !cancellations
+                        .iter()
+                        .any(|(o, id)| *o == req.oracle_address && *id == req.request_id) =>
+                {
+                    let mut row = request_row(req, row_id);
+                    row.state = RequestState::Running;
+                    self.spawn_started(row, run_id, vars, received, min_conf, cancel_epoch);
+                }
+                _ => self.enqueue(row_id, req.block_number, min_conf, received),
+            }
         }
         if !cancellations.is_empty() {
             tracing::info!(count = cancellations.len(), "requests cancelled on chain");

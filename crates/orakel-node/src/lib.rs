@@ -7,12 +7,20 @@
 //! (`orakel-pipeline`) itself.
 
 pub mod api;
+pub mod bridges;
+pub mod chainread;
 pub mod config;
+pub mod cron;
 pub mod directrequest;
 mod error;
 pub mod init;
+pub mod jobrun;
 pub mod registry;
+mod resume;
+pub mod routes;
+mod secrets;
 pub mod sink;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +54,10 @@ pub struct NodeShared {
     pub api_token: Option<String>,
     /// Prometheus renderer (only the first node of a process installs the recorder).
     pub metrics: Option<PrometheusHandle>,
+    /// Registered bridges (external adapters).
+    pub bridges: Arc<bridges::Bridges>,
+    /// Executor of cron, webhook and resumed runs.
+    pub runs: Arc<jobrun::JobRuns>,
 }
 
 /// A running node.
@@ -131,6 +143,7 @@ pub async fn create_job(
 ) -> Result<Arc<LoadedJob>> {
     let spec = orakel_pipeline::parse_job_spec(toml_text, origin)?;
     check_supported(&spec, shared.chain_id)?;
+    bridges::check_job_references(shared, &spec, origin).await?;
     let row = shared
         .store
         .insert_job(&NewJob {
@@ -145,7 +158,10 @@ pub async fn create_job(
 }
 
 fn check_supported(spec: &orakel_pipeline::JobSpec, chain_id: u64) -> Result<()> {
-    if spec.job_type != JobType::DirectRequest {
+    if !matches!(
+        spec.job_type,
+        JobType::DirectRequest | JobType::Cron | JobType::Webhook
+    ) {
         return Err(Error::Unsupported(format!(
             "job type {} is not served by this node yet",
             spec.job_type
@@ -191,6 +207,7 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     )
     .await?;
 
+    let bridges = Arc::new(bridges::Bridges::load(&store).await?);
     let starts = Arc::new(directrequest::RunStarts::default());
     let sink = Arc::new(sink::ChainTxSink::new(
         txm,
@@ -198,16 +215,21 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         cfg.chain.chain_id,
         starts.clone(),
     ));
-    let runner = Arc::new(Runner::new(
-        RunnerConfig {
-            default_http_timeout: cfg.http.default_timeout,
-            max_task_duration: cfg.http.max_task_duration,
-            allow_private_http: cfg.http.allow_private_targets,
-            max_response_bytes: cfg.http.max_response_bytes,
-            max_request_bytes: 1024 * 1024,
-        },
-        Some(sink),
-    )?);
+    let runner = Arc::new(
+        Runner::new(
+            RunnerConfig {
+                default_http_timeout: cfg.http.default_timeout,
+                max_task_duration: cfg.http.max_task_duration,
+                allow_private_http: cfg.http.allow_private_targets,
+                max_response_bytes: cfg.http.max_response_bytes,
+                max_request_bytes: 1024 * 1024,
+                resume_base_url: Some(cfg.resume_base_url()),
+            },
+            Some(sink),
+        )?
+        .with_bridges(bridges.clone())
+        .with_chain_reader(Arc::new(chainread::RpcChainReader::new(rpc.clone()))),
+    );
 
     let registry = Arc::new(JobRegistry::default());
     for row in store.list_jobs().await? {
@@ -235,6 +257,12 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         None => None,
     };
 
+    let runs = jobrun::JobRuns::new(
+        store.clone(),
+        runner.clone(),
+        registry.clone(),
+        cancel.clone(),
+    );
     let direct = directrequest::DirectRequests::new(
         store.clone(),
         rpc.clone(),
@@ -244,6 +272,10 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         cfg.chain.reorg_depth,
         cancel.clone(),
     );
+    // Resumed async bridges of request runs continue through the direct-request service,
+    // whose outcome also moves the request.
+    runs.set_request_runs(direct.clone());
+    runs.resume().await?;
     direct.resume().await?;
 
     let shared = Arc::new(NodeShared {
@@ -254,6 +286,8 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         address,
         api_token,
         metrics,
+        bridges,
+        runs: runs.clone(),
     });
 
     let listener = tokio::net::TcpListener::bind(cfg.api.listen)
@@ -282,6 +316,7 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         });
     }
     tasks.spawn(direct.clone().schedule_loop());
+    tasks.spawn(cron::run(registry.clone(), runs, cancel.clone()));
     tasks.spawn(LogListener::run(
         rpc,
         store,

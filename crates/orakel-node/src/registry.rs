@@ -1,5 +1,6 @@
 //! The jobs a node serves, indexed the way requests find them: by the `specId` topic (both
-//! encodings of the external job id) and by the contract that emits the requests.
+//! encodings of the external job id) and by the contract that emits the requests. Services
+//! that follow the set of jobs (the cron scheduler) watch [`JobRegistry::subscribe`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -7,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use alloy::primitives::{Address, B256};
 use orakel_pipeline::JobSpec;
 use orakel_store::JobRow;
+use tokio::sync::watch;
+use uuid::Uuid;
 
 /// A job loaded for serving.
 #[derive(Debug)]
@@ -24,9 +27,19 @@ struct Index {
 }
 
 /// Thread-safe job index. Reads are frequent (every log), writes rare (job create/delete).
-#[derive(Default)]
 pub struct JobRegistry {
     index: RwLock<Index>,
+    // Bumped on every insert and removal.
+    changes: watch::Sender<u64>,
+}
+
+impl Default for JobRegistry {
+    fn default() -> Self {
+        Self {
+            index: RwLock::default(),
+            changes: watch::Sender::new(0),
+        }
+    }
 }
 
 impl std::fmt::Debug for JobRegistry {
@@ -47,6 +60,7 @@ impl JobRegistry {
             }
             idx.by_db_id.insert(job.row.id, job.clone());
         }
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         job
     }
 
@@ -59,6 +73,28 @@ impl JobRegistry {
                 idx.by_spec_id.remove(&form);
             }
         }
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees a new value whenever a job is added or removed.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Every loaded job, by database id.
+    pub fn jobs(&self) -> Vec<Arc<LoadedJob>> {
+        let Ok(idx) = self.index.read() else {
+            return Vec::new();
+        };
+        let mut jobs: Vec<Arc<LoadedJob>> = idx.by_db_id.values().cloned().collect();
+        jobs.sort_by_key(|j| j.row.id);
+        jobs
+    }
+
+    /// A job by its external job id.
+    pub fn by_external_id(&self, id: &Uuid) -> Option<Arc<LoadedJob>> {
+        let [form, _] = orakel_pipeline::spec_id_forms(id);
+        self.index.read().ok()?.by_spec_id.get(&form).cloned()
     }
 
     /// The job a request's `specId` topic names, if it listens on `oracle`.

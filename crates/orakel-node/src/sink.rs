@@ -54,17 +54,22 @@ impl EthTxSink for ChainTxSink {
             .next()
             .and_then(|r| r.parse().ok());
         let start = run_id.and_then(|r| self.starts.get(r));
-        if let Some(RunStart { request_row, .. }) = start {
-            // A request cancelled on chain while its run was fetching data must not be answered.
-            if self
+        if let Some(RunStart {
+            request_row,
+            cancel_epoch,
+            ..
+        }) = start
+            // A request cancelled on chain while its run was fetching data must not be
+            // answered. Only when a cancellation was stored since the run started can that be.
+            && cancel_epoch != self.starts.cancel_epoch()
+            && self
                 .store
                 .request_state(request_row)
                 .await
                 .map_err(|e| e.to_string())?
                 == Some(RequestState::Cancelled)
-            {
-                return Err("request was cancelled on chain; not sending".into());
-            }
+        {
+            return Err("request was cancelled on chain; not sending".into());
         }
         if let Some(RunStart { received, .. }) = start {
             metrics::histogram!("orakel_request_to_tx_submit_seconds")

@@ -42,6 +42,7 @@ fn engine(c: &mut Criterion) {
             ),
         ]),
         max_task_duration: None,
+        ..Default::default()
     };
     let check = rt.block_on(runner.execute(&pipeline, ctx.clone()));
     assert_eq!(check.state, RunState::Completed, "{:?}", check.errors);

@@ -306,6 +306,126 @@ impl Signature {
     }
 }
 
+impl Signature {
+    /// Builds a signature from a JSON ABI description (as `ethabiencode2` takes it):
+    /// `{"name": "f", "inputs": [{"name": "a", "type": "uint256"}, {"name": "t", "type":
+    /// "tuple[]", "components": […]}]}`. An empty or missing `name` means a bare tuple (no
+    /// selector). Top-level inputs must be named, since arguments are looked up by name.
+    pub(crate) fn from_json_abi(abi: &Value) -> Result<Signature, String> {
+        let m = abi
+            .as_map()
+            .map_err(|_| format!("expected a JSON object, got {}", abi.describe()))?;
+        let name = match m.get("name") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(format!(
+                    "\"name\": expected a string, got {}",
+                    other.describe()
+                ));
+            }
+        };
+        if !name.chars().all(is_ident_char) {
+            return Err(format!("\"name\": invalid function name {name:?}"));
+        }
+        let inputs = match m.get("inputs") {
+            None | Some(Value::Null) => &[][..],
+            Some(v) => v
+                .as_list()
+                .map_err(|_| format!("\"inputs\": expected a list, got {}", v.describe()))?,
+        };
+        let params = json_params(inputs, "inputs", 0)?;
+        if let Some((i, _)) = params.iter().enumerate().find(|(_, p)| p.name.is_empty()) {
+            return Err(format!("inputs.{i}: missing argument name"));
+        }
+        Ok(Signature { name, params })
+    }
+}
+
+fn json_params(items: &[Value], path: &str, depth: usize) -> Result<Vec<AbiParam>, String> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| json_param(item, &format!("{path}.{i}"), depth))
+        .collect()
+}
+
+fn json_param(item: &Value, path: &str, depth: usize) -> Result<AbiParam, String> {
+    if depth > MAX_TYPE_DEPTH {
+        return Err(format!("{path}: type nested too deeply"));
+    }
+    let m = item
+        .as_map()
+        .map_err(|_| format!("{path}: expected an object, got {}", item.describe()))?;
+    let name = match m.get("name") {
+        None | Some(Value::Null) => String::new(),
+        Some(v) => v.to_text().into_owned(),
+    };
+    let ty_text = m
+        .get("type")
+        .ok_or_else(|| format!("{path}: missing \"type\""))?
+        .to_text();
+    let ty_text = ty_text.trim();
+    let (base, mut dims) = match ty_text.find('[') {
+        Some(at) => (
+            ty_text.get(..at).unwrap_or(""),
+            ty_text.get(at..).unwrap_or(""),
+        ),
+        None => (ty_text, ""),
+    };
+    let mut ty = if base == "tuple" {
+        let components = m
+            .get("components")
+            .ok_or_else(|| format!("{path}: a tuple needs \"components\""))?
+            .as_list()
+            .map_err(|_| format!("{path}.components: expected a list"))?;
+        AbiTy::Tuple(json_params(
+            components,
+            &format!("{path}.components"),
+            depth + 1,
+        )?)
+    } else {
+        match DynSolType::parse(base) {
+            Ok(
+                t @ (DynSolType::Bool
+                | DynSolType::Int(_)
+                | DynSolType::Uint(_)
+                | DynSolType::FixedBytes(_)
+                | DynSolType::Address
+                | DynSolType::Bytes
+                | DynSolType::String),
+            ) => AbiTy::Elem(t),
+            _ => return Err(format!("{path}: unknown type {ty_text:?}")),
+        }
+    };
+    let mut nesting = depth;
+    while !dims.is_empty() {
+        nesting += 1;
+        if nesting > MAX_TYPE_DEPTH {
+            return Err(format!("{path}: type nested too deeply"));
+        }
+        let Some(close) = dims.find(']').filter(|_| dims.starts_with('[')) else {
+            return Err(format!("{path}: invalid type {ty_text:?}"));
+        };
+        let digits = dims.get(1..close).unwrap_or("");
+        let size = if digits.is_empty() {
+            None
+        } else {
+            match digits.parse::<usize>() {
+                Ok(n) if n > 0 && n <= 1024 => Some(n),
+                _ => return Err(format!("{path}: invalid array size {digits:?}")),
+            }
+        };
+        ty = AbiTy::Array(Box::new(ty), size);
+        dims = dims.get(close + 1..).unwrap_or("");
+    }
+    Ok(AbiParam {
+        name,
+        ty,
+        indexed: false,
+    })
+}
+
 fn coerce_tuple(params: &[AbiParam], v: &Value, path: &str) -> Result<Vec<DynSolValue>, String> {
     match v {
         Value::Map(m) => {

@@ -287,7 +287,13 @@ impl<'a> Decoder<'a> {
                 if parts.as_list().map(|l| l.len()).unwrap_or(0) != 2 {
                     return self.err_at(inner_at, "decimal fraction must be [exponent, mantissa]");
                 }
-                Ok(Value::Decimal(BigDecimal::new(mant, -exp)))
+                // The mantissa can carry up to 1,024 bytes of digits; with a large exponent
+                // the number would render to more digits than a JSON parse accepts back.
+                let value = BigDecimal::new(mant, -exp);
+                if !decimal::in_range(&value) {
+                    return self.err_at(inner_at, "decimal fraction out of range");
+                }
+                Ok(Value::Decimal(value))
             }
             _ => {
                 let _ = start;

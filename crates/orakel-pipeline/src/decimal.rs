@@ -15,9 +15,10 @@ use num_traits::{Signed, ToPrimitive, Zero};
 /// Largest accepted absolute decimal exponent (scale) of a parsed number. Every finite
 /// `f64` fits (the smallest subnormal has 1074 fractional digits).
 pub const MAX_SCALE: i64 = 1_100;
-/// Largest accepted number of significant digits. Together with [`MAX_SCALE`] it keeps the
-/// plain rendering of any accepted number under [`MAX_NUMBER_LEN`], so numbers survive a
-/// render/parse round trip.
+/// Largest accepted number of digits in the plain rendering of a number (see [`in_range`]).
+/// Checking the rendering rather than the written mantissa keeps every accepted number
+/// re-parseable after [`format_decimal`]: `1e2000` has one written digit but renders as 2,001.
+/// The rendering of an accepted number (digits, sign, point) stays under [`MAX_NUMBER_LEN`].
 pub const MAX_DIGITS: usize = 2_900;
 /// Largest accepted number of characters in a textual number.
 pub const MAX_NUMBER_LEN: usize = 4_096;
@@ -78,10 +79,41 @@ pub fn parse_decimal(text: &str) -> Option<BigDecimal> {
     in_range(&value).then_some(value)
 }
 
-/// Whether a decimal is inside the range this crate computes with.
+/// Whether a decimal is inside the range this crate computes with: its scale is within
+/// ±[`MAX_SCALE`] and its plain rendering ([`format_decimal`]) has at most [`MAX_DIGITS`]
+/// digits, so [`parse_decimal`] accepts that rendering again.
+///
+/// Every place that creates a number from outside input or from arithmetic that can grow it
+/// (`multiply`, `sum`, `divide`, CBOR decimal fractions) checks this.
 pub fn in_range(value: &BigDecimal) -> bool {
-    let (_, scale) = value.as_bigint_and_exponent();
-    (-MAX_SCALE..=MAX_SCALE).contains(&scale)
+    let scale = value.fractional_digit_count();
+    if !(-MAX_SCALE..=MAX_SCALE).contains(&scale) {
+        return false;
+    }
+    rendered_digits(value.digits(), scale) <= MAX_DIGITS as u64
+}
+
+/// `value` if it is [`in_range`], else the error a task reports for a result that grew too
+/// large or too precise (say a sum of huge numbers, or a median that gains a digit).
+pub(crate) fn checked_result(value: BigDecimal) -> Result<BigDecimal, String> {
+    if in_range(&value) {
+        Ok(value)
+    } else {
+        Err("result out of range".to_owned())
+    }
+}
+
+/// Upper bound of the number of digits [`format_decimal`] writes for a number with `digits`
+/// significant digits and the given scale: a negative scale appends `-scale` zeros; a
+/// positive one writes at least `0.` followed by `scale` fractional digits. (Trailing
+/// fractional zeros are trimmed, so the rendering can be shorter, never longer.) The scale
+/// must already be bounded by [`MAX_SCALE`].
+fn rendered_digits(digits: u64, scale: i64) -> u64 {
+    if scale < 0 {
+        digits.saturating_add(scale.unsigned_abs())
+    } else {
+        digits.max(scale.unsigned_abs().saturating_add(1))
+    }
 }
 
 /// Formats a decimal in plain notation (no exponent), trailing fractional zeros removed.
@@ -272,6 +304,7 @@ pub fn from_f64_exact(v: f64) -> Option<BigDecimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn d(s: &str) -> BigDecimal {
         BigDecimal::from_str(s).unwrap()
@@ -297,6 +330,85 @@ mod tests {
         assert_eq!(format_decimal(&d("1e3")), "1000");
         assert_eq!(format_decimal(&d("-0.001")), "-0.001");
         assert_eq!(format_decimal(&d("0.000")), "0");
+    }
+
+    /// `1` and 1,999 zeros, written with exponent 901: 2,000 written digits, but 2,901 once
+    /// rendered plainly. The fuzzer found that it was accepted and its rendering was not.
+    #[test]
+    fn rejects_numbers_whose_rendering_is_too_long() {
+        let zeros = "0".repeat(1_999);
+        assert_eq!(parse_decimal(&format!("1{zeros}e901")), None);
+        let edge = parse_decimal(&format!("1{zeros}e900")).unwrap();
+        let rendered = format_decimal(&edge);
+        assert_eq!(rendered.len(), MAX_DIGITS);
+        assert_eq!(parse_decimal(&rendered), Some(edge));
+
+        // Fractions: 0.(1,099 zeros)1 renders 1,101 digits and is fine; the limit is the
+        // number of rendered digits, whichever side of the point they are on.
+        let tiny = parse_decimal("1e-1100").unwrap();
+        assert_eq!(parse_decimal(&format_decimal(&tiny)), Some(tiny));
+        let long = format!("{}.{}", "9".repeat(1_800), "9".repeat(1_100));
+        assert_eq!(parse_decimal(&long), Some(d(&long)));
+        assert_eq!(parse_decimal(&format!("9{long}")), None);
+
+        // Products are checked the same way.
+        let big = d(&format!("1{}", "0".repeat(1_500)));
+        assert!(in_range(&big));
+        assert!(!in_range(&(&big * &big)));
+    }
+
+    fn digits_strategy() -> impl Strategy<Value = String> {
+        // Up to a little over the limit, so both sides of it are exercised.
+        (1..=MAX_DIGITS + 20, any::<u64>()).prop_map(|(len, seed)| {
+            // A cheap deterministic digit stream; lengths matter here, not digit values.
+            let mut x = seed | 1;
+            (0..len)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let digit = if i == 0 { 1 + x % 9 } else { x % 10 };
+                    char::from(b'0' + digit as u8)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any number inside the range renders to text that parses back to the same number.
+        #[test]
+        fn accepted_values_round_trip(
+            digits in digits_strategy(),
+            scale in -MAX_SCALE - 5..=MAX_SCALE + 5,
+            negative in any::<bool>(),
+        ) {
+            let int = BigInt::from_str(&digits).unwrap();
+            let value = BigDecimal::new(if negative { -int } else { int }, scale);
+            if in_range(&value) {
+                let rendered = format_decimal(&value);
+                prop_assert!(rendered.len() <= MAX_NUMBER_LEN);
+                prop_assert_eq!(parse_decimal(&rendered), Some(value));
+            }
+        }
+
+        /// Whatever `parse_decimal` accepts, written in any notation, is in range and
+        /// survives render -> parse.
+        #[test]
+        fn parsed_values_round_trip(
+            digits in digits_strategy(),
+            point in any::<prop::sample::Index>(),
+            exp in -2 * MAX_SCALE..=2 * MAX_SCALE,
+        ) {
+            let at = point.index(digits.len() + 1);
+            let text = format!("{}.{}e{exp}", &digits[..at], &digits[at..]);
+            let text = text.replace(".e", "e");
+            if let Some(value) = parse_decimal(&text) {
+                prop_assert!(in_range(&value));
+                prop_assert_eq!(parse_decimal(&format_decimal(&value)), Some(value));
+            }
+        }
     }
 
     #[test]

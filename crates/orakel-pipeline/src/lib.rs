@@ -12,14 +12,20 @@
 //! - the task types (`http`, `jsonparse`, `cborparse`, `ethabidecodelog`, `ethabiencode`,
 //!   `multiply`, `divide`, `median`, `ethtx`, … see [`task_types`]), one module each;
 //! - [`Runner`]: executes a pipeline, pure tasks synchronously in topological order and
-//!   I/O tasks concurrently, containing panics.
+//!   I/O tasks concurrently, containing panics; a run with an async `bridge` task can
+//!   suspend ([`RunState::Suspended`]) and be resumed with [`RunContext::prior_results`];
+//! - bridges (external adapters): [`BridgeDef`] with JSON Schema contracts compiled once,
+//!   looked up through the injected [`BridgeRegistry`], and [`decode_bridge_response`].
 //!
 //! It must not touch anything else: no database (the caller stores [`RunOutcome`]s), no
-//! chain RPC — the only way to the chain is the injected [`EthTxSink`], which the node's
-//! transaction manager implements. The only network access is the `http` task's.
+//! chain RPC — the ways to the chain are the injected [`EthTxSink`] (the node's transaction
+//! manager) and [`ChainReader`] (`ethcall`, `estimategaslimit`). The only network access is
+//! the `http` and `bridge` tasks'.
 
 mod abi;
+mod bridge;
 pub mod cbor;
+mod chain;
 mod decimal;
 mod dot;
 mod error;
@@ -31,7 +37,11 @@ mod tasks;
 mod template;
 mod value;
 
+pub use bridge::{
+    BridgeDef, BridgeError, BridgeParams, BridgeRegistry, BridgeReply, decode_bridge_response,
+};
 pub use cbor::{CborError, decode_cbor, decode_diet_cbor, encode_cbor, encode_diet_cbor};
+pub use chain::{BlockRef, ChainCall, ChainReader};
 pub use dot::{DotAttr, DotEdge, DotError, DotGraph, DotNode, parse_dot};
 pub use error::{Error, Result};
 pub use json::{JsonError, JsonTemplate, parse_json, parse_template as parse_json_template};
@@ -40,6 +50,9 @@ pub use runner::{
     EthTxRequest, EthTxSink, RunContext, RunOutcome, RunState, Runner, RunnerConfig, TaskResult,
     TxSubmitted,
 };
+pub use spec::{
+    BridgeTaskRef, CronSpec, ExternalInitiatorRef, Schedule, ScheduleError, WebhookSpec,
+}; // cron/webhook job types
 pub use spec::{
     DEFAULT_MIN_INCOMING_CONFIRMATIONS, DirectRequestSpec, JobSpec, JobType, SpecError,
     direct_request_run_vars, format_duration, job_id_from_spec_id, parse_duration, parse_job_spec,

@@ -4,8 +4,14 @@
 //! per task), I/O tasks (`http`, `ethtx`) as futures polled concurrently, so independent
 //! fetches overlap. Every task start is guarded by `catch_unwind`, so a panic becomes a task
 //! error instead of taking the node down.
+//!
+//! A run can also *suspend*: an async `bridge` task whose adapter answers "pending" leaves
+//! its successors waiting, and the run ends in [`RunState::Suspended`] once nothing else can
+//! progress. The node resumes it by executing the pipeline again with the finished results
+//! (and the adapter's late answer) in [`RunContext::prior_results`]; those tasks are not run
+//! again.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -16,10 +22,12 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 
+use crate::bridge::{BridgeCache, BridgeRegistry};
+use crate::chain::ChainReader;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::spec::format_duration;
-use crate::tasks::{Exec, TaskCx, TaskEnv};
+use crate::tasks::{Exec, IoOutcome, TaskCx, TaskEnv};
 use crate::template::Scope;
 use crate::value::Value;
 
@@ -77,6 +85,10 @@ pub struct RunnerConfig {
     pub max_response_bytes: usize,
     /// Largest HTTP request body.
     pub max_request_bytes: usize,
+    /// Base URL of the node's API as adapters reach it (e.g. `http://10.0.0.5:6688`). An
+    /// async `bridge` task sends `responseURL = <base>/v2/resume/<run id>`; without a base,
+    /// async bridge tasks fail.
+    pub resume_base_url: Option<String>,
 }
 
 impl Default for RunnerConfig {
@@ -87,6 +99,7 @@ impl Default for RunnerConfig {
             allow_private_http: false,
             max_response_bytes: 1024 * 1024,
             max_request_bytes: 1024 * 1024,
+            resume_base_url: None,
         }
     }
 }
@@ -102,6 +115,10 @@ pub struct RunContext {
     pub job_run_vars: Value,
     /// The job's `maxTaskDuration`, if any.
     pub max_task_duration: Option<Duration>,
+    /// Results of tasks (by DOT id) that finished in an earlier execution of this run: a
+    /// resumed run passes every finished task plus the resumed task's value or error. These
+    /// tasks are not executed again; their results feed their successors as usual.
+    pub prior_results: HashMap<String, std::result::Result<Value, String>>,
 }
 
 /// Final state of a run.
@@ -111,6 +128,10 @@ pub enum RunState {
     Completed,
     /// At least one terminal task failed.
     Errored,
+    /// Waiting for asynchronous answers: the tasks in [`RunOutcome::suspended`] are pending
+    /// and nothing else can progress until they are resumed. Tasks that have not finished
+    /// have neither output nor error.
+    Suspended,
 }
 
 /// Result of one task in a run.
@@ -141,6 +162,8 @@ pub struct RunOutcome {
     pub outputs: Vec<Option<Value>>,
     /// Root-cause errors (failures not merely caused by a failed upstream task).
     pub errors: Vec<String>,
+    /// Tasks waiting for an asynchronous answer (only when `state` is `Suspended`).
+    pub suspended: Vec<String>,
 }
 
 /// Services shared by all runs of a runner.
@@ -149,6 +172,9 @@ pub(crate) struct Shared {
     pub http_restricted: reqwest::Client,
     pub http_open: reqwest::Client,
     pub eth: Option<Arc<dyn EthTxSink>>,
+    pub bridges: Option<Arc<dyn BridgeRegistry>>,
+    pub bridge_cache: BridgeCache,
+    pub chain: Option<Arc<dyn ChainReader>>,
 }
 
 /// Executes pipelines. Cheap to share (`&Runner` is all a run needs).
@@ -161,6 +187,8 @@ impl std::fmt::Debug for Runner {
         f.debug_struct("Runner")
             .field("cfg", &self.shared.cfg)
             .field("eth", &self.shared.eth.is_some())
+            .field("bridges", &self.shared.bridges.is_some())
+            .field("chain", &self.shared.chain.is_some())
             .finish()
     }
 }
@@ -206,6 +234,7 @@ fn restricted_redirects() -> reqwest::redirect::Policy {
 
 enum Event {
     Done(usize, std::result::Result<Value, String>),
+    Suspended(usize),
     Retry(usize),
 }
 
@@ -217,6 +246,8 @@ struct RunState_ {
     elapsed: Vec<Duration>,
     remaining: Vec<usize>,
     attempts: Vec<u32>,
+    /// Tasks whose adapter answered "pending".
+    suspended: Vec<bool>,
     ready: VecDeque<usize>,
 }
 
@@ -254,8 +285,24 @@ impl Runner {
                 http_restricted,
                 http_open,
                 eth,
+                bridges: None,
+                bridge_cache: BridgeCache::default(),
+                chain: None,
             },
         })
+    }
+
+    /// Lets `bridge` tasks find their adapters (without a registry they fail).
+    pub fn with_bridges(mut self, bridges: Arc<dyn BridgeRegistry>) -> Self {
+        self.shared.bridges = Some(bridges);
+        self
+    }
+
+    /// Lets `ethcall` and `estimategaslimit` tasks read the chain (without a reader they
+    /// fail).
+    pub fn with_chain_reader(mut self, chain: Arc<dyn ChainReader>) -> Self {
+        self.shared.chain = Some(chain);
+        self
     }
 
     /// The configuration.
@@ -273,6 +320,7 @@ impl Runner {
             elapsed: vec![Duration::ZERO; n],
             remaining: pipeline.tasks.iter().map(|t| t.preds.len()).collect(),
             attempts: vec![0; n],
+            suspended: vec![false; n],
             ready: pipeline
                 .order
                 .iter()
@@ -286,12 +334,28 @@ impl Runner {
             .unwrap_or(self.shared.cfg.max_task_duration);
         let mut inflight: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
         let mut abort: Option<String> = None;
+        if !ctx.prior_results.is_empty() {
+            // Topological order, so each prior result is in place before its successors
+            // are considered.
+            for &i in &pipeline.order {
+                if let Some(prior) = pipeline
+                    .tasks
+                    .get(i)
+                    .and_then(|node| ctx.prior_results.get(&node.dot_id))
+                {
+                    st.finish(pipeline, i, prior.clone(), false);
+                }
+            }
+        }
 
         loop {
             while let Some(i) = st.ready.pop_front() {
                 let Some(node) = pipeline.tasks.get(i) else {
                     continue;
                 };
+                if st.results.get(i).is_some_and(Option::is_some) {
+                    continue; // finished in an earlier execution of this run
+                }
                 if let Some(reason) = &abort {
                     st.finish(pipeline, i, Err(reason.clone()), true);
                     continue;
@@ -317,7 +381,8 @@ impl Runner {
                 let timeout = node
                     .timeout
                     .or_else(|| {
-                        (node.type_name == "http").then_some(self.shared.cfg.default_http_timeout)
+                        matches!(node.type_name, "http" | "bridge")
+                            .then_some(self.shared.cfg.default_http_timeout)
                     })
                     .unwrap_or(max_duration)
                     .min(max_duration);
@@ -349,6 +414,7 @@ impl Runner {
                         shared: &self.shared,
                         run_id: &ctx.run_id,
                         dot_id: &node.dot_id,
+                        timeout,
                     };
                     std::panic::catch_unwind(AssertUnwindSafe(|| node.task.run(&cx, env)))
                 };
@@ -358,22 +424,10 @@ impl Runner {
                         self.after(pipeline, &mut st, &mut inflight, &mut abort, i, res);
                     }
                     Ok(Exec::Pending(fut)) => {
-                        inflight.push(Box::pin(async move {
-                            let r = match tokio::time::timeout(
-                                timeout,
-                                AssertUnwindSafe(fut).catch_unwind(),
-                            )
-                            .await
-                            {
-                                Ok(Ok(r)) => r,
-                                Ok(Err(panic)) => Err(panic_message(panic)),
-                                Err(_) => {
-                                    Err(format!("timed out after {}", format_duration(timeout)))
-                                }
-                            };
-                            Event::Done(i, r)
-                        }));
+                        let fut = fut.map(|r| r.map(IoOutcome::Done));
+                        inflight.push(await_io(i, timeout, Box::pin(fut)));
                     }
+                    Ok(Exec::Suspendable(fut)) => inflight.push(await_io(i, timeout, fut)),
                     Err(panic) => {
                         let res = Err(prefix(node, &panic_message(panic)));
                         self.after(pipeline, &mut st, &mut inflight, &mut abort, i, res);
@@ -383,6 +437,16 @@ impl Runner {
             match inflight.next().await {
                 None => break,
                 Some(Event::Retry(i)) => st.ready.push_back(i),
+                Some(Event::Suspended(i)) => {
+                    if let Some(s) = st.suspended.get_mut(i) {
+                        *s = true;
+                    }
+                    if let Some(Some((_, at))) = st.started.get(i)
+                        && let Some(e) = st.elapsed.get_mut(i)
+                    {
+                        *e = at.elapsed();
+                    }
+                }
                 Some(Event::Done(i, res)) => {
                     let Some(node) = pipeline.tasks.get(i) else {
                         continue;
@@ -446,6 +510,26 @@ impl Runner {
     }
 }
 
+/// Awaits an I/O task under its timeout, turning a panic into an error.
+fn await_io<'a>(
+    i: usize,
+    timeout: Duration,
+    fut: BoxFuture<'a, std::result::Result<IoOutcome, String>>,
+) -> BoxFuture<'a, Event> {
+    Box::pin(async move {
+        match tokio::time::timeout(timeout, AssertUnwindSafe(fut).catch_unwind()).await {
+            Ok(Ok(Ok(IoOutcome::Done(v)))) => Event::Done(i, Ok(v)),
+            Ok(Ok(Ok(IoOutcome::Suspend))) => Event::Suspended(i),
+            Ok(Ok(Err(e))) => Event::Done(i, Err(e)),
+            Ok(Err(panic)) => Event::Done(i, Err(panic_message(panic))),
+            Err(_) => Event::Done(
+                i,
+                Err(format!("timed out after {}", format_duration(timeout))),
+            ),
+        }
+    })
+}
+
 fn prefix(node: &crate::pipeline::TaskNode, e: &str) -> String {
     format!("task {:?} ({}): {e}", node.dot_id, node.type_name)
 }
@@ -487,20 +571,36 @@ impl RunState_ {
     fn outcome(mut self, pipeline: &Pipeline) -> RunOutcome {
         let mut tasks = Vec::with_capacity(pipeline.tasks.len());
         let mut errors = Vec::new();
+        let pending: Vec<usize> = (0..pipeline.tasks.len())
+            .filter(|&i| {
+                self.suspended.get(i).copied().unwrap_or(false)
+                    && self.results.get(i).is_some_and(Option::is_none)
+            })
+            .collect();
+        let terminal_failed = pipeline
+            .terminals
+            .iter()
+            .any(|&i| matches!(self.results.get(i), Some(Some(Err(_)))));
+        // A failed terminal task is final, so a run with one does not wait for adapters.
+        let waiting = !pending.is_empty() && !terminal_failed;
         for (i, node) in pipeline.tasks.iter().enumerate() {
-            let result = self
-                .results
-                .get_mut(i)
-                .and_then(Option::take)
-                .unwrap_or_else(|| Err(prefix(node, "not run")));
-            let (output, error) = match result {
-                Ok(v) => (Some(v), None),
-                Err(e) => {
+            let (output, error) = match self.results.get_mut(i).and_then(Option::take) {
+                Some(Ok(v)) => (Some(v), None),
+                Some(Err(e)) => {
                     if !self.propagated.get(i).copied().unwrap_or(false) {
                         errors.push(e.clone());
                     }
                     (None, Some(e))
                 }
+                None if waiting => (None, None),
+                None if pending.contains(&i) => (
+                    None,
+                    Some(prefix(
+                        node,
+                        "the run failed while waiting for the asynchronous answer",
+                    )),
+                ),
+                None => (None, Some(prefix(node, "not run"))),
             };
             tasks.push(TaskResult {
                 dot_id: node.dot_id.clone(),
@@ -522,8 +622,18 @@ impl RunState_ {
             .collect();
         let state = if outputs.iter().all(Option::is_some) {
             RunState::Completed
+        } else if waiting {
+            RunState::Suspended
         } else {
             RunState::Errored
+        };
+        let suspended = if state == RunState::Suspended {
+            pending
+                .iter()
+                .filter_map(|&i| pipeline.tasks.get(i).map(|t| t.dot_id.clone()))
+                .collect()
+        } else {
+            Vec::new()
         };
         if state == RunState::Errored && errors.is_empty() {
             errors.extend(tasks.iter().filter_map(|t| t.error.clone()));
@@ -533,6 +643,7 @@ impl RunState_ {
             tasks,
             outputs,
             errors,
+            suspended,
         }
     }
 }

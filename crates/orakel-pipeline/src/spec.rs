@@ -2,6 +2,10 @@
 //! positions (errors inside the `observationSource` DOT string are mapped back to the line
 //! and column of the spec file).
 
+mod schedule;
+
+pub use schedule::{Schedule, ScheduleError};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -46,13 +50,19 @@ impl fmt::Display for SpecError {
     }
 }
 
-/// The kind of job. Only `directrequest` is runnable today; the enum grows with the node.
+/// The kind of job; the enum grows with the node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[non_exhaustive]
 pub enum JobType {
     /// Runs for each `OracleRequest` log of an operator contract.
     #[serde(rename = "directrequest")]
     DirectRequest,
+    /// Runs on a schedule.
+    #[serde(rename = "cron")]
+    Cron,
+    /// Runs when asked through the node's API (by an operator or an external initiator).
+    #[serde(rename = "webhook")]
+    Webhook,
 }
 
 impl JobType {
@@ -60,9 +70,14 @@ impl JobType {
     pub fn as_str(&self) -> &'static str {
         match self {
             JobType::DirectRequest => "directrequest",
+            JobType::Cron => "cron",
+            JobType::Webhook => "webhook",
         }
     }
 }
+
+/// The job types `parse_job_spec` accepts, as listed in error messages.
+const SUPPORTED_JOB_TYPES: &str = "directrequest, cron, webhook";
 
 impl fmt::Display for JobType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,8 +87,6 @@ impl fmt::Display for JobType {
 
 /// Job types of the established format that are recognised but not runnable yet.
 const PLANNED_JOB_TYPES: &[&str] = &[
-    "cron",
-    "webhook",
     "sla",
     "fluxmonitor",
     "offchainreporting",
@@ -98,6 +111,59 @@ pub struct DirectRequestSpec {
     pub min_contract_payment: U256,
 }
 
+/// The cron-specific part of a spec.
+#[derive(Clone, Debug)]
+pub struct CronSpec {
+    /// When the job runs.
+    pub schedule: Schedule,
+}
+
+/// An external initiator a webhook job accepts runs from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalInitiatorRef {
+    /// The initiator's registered name.
+    pub name: String,
+    /// Its job-specific parameters: JSON text, when given.
+    pub spec: Option<String>,
+}
+
+/// The webhook-specific part of a spec.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct WebhookSpec {
+    /// External initiators allowed to start runs (besides the node's API token).
+    pub external_initiators: Vec<ExternalInitiatorRef>,
+}
+
+/// A `bridge` task of the pipeline and the bridge it names, located in the spec file, so the
+/// node can reject a spec naming a bridge it does not know with the task's position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgeTaskRef {
+    /// The task id.
+    pub dot_id: String,
+    /// The bridge name (the `name` attribute, as written).
+    pub name: String,
+    /// 1-based line of the `name` value in the spec file.
+    pub line: usize,
+    /// 1-based column of the `name` value in the spec file.
+    pub column: usize,
+}
+
+impl BridgeTaskRef {
+    /// A spec error located at this task's `name` attribute.
+    pub fn error(&self, origin: &str, message: impl Into<String>) -> SpecError {
+        SpecError {
+            origin: origin.to_owned(),
+            line: self.line,
+            column: self.column,
+            field: Some(format!(
+                "observationSource: task {:?} attribute \"name\"",
+                self.dot_id
+            )),
+            message: message.into(),
+        }
+    }
+}
+
 /// A parsed and validated job spec.
 #[derive(Clone, Debug)]
 pub struct JobSpec {
@@ -113,6 +179,12 @@ pub struct JobSpec {
     pub max_task_duration: Option<Duration>,
     /// Present for `directrequest` jobs.
     pub direct_request: Option<DirectRequestSpec>,
+    /// Present for `cron` jobs.
+    pub cron: Option<CronSpec>,
+    /// Present for `webhook` jobs.
+    pub webhook: Option<WebhookSpec>,
+    /// The pipeline's `bridge` tasks whose `name` is a literal (no variables).
+    pub bridge_tasks: Vec<BridgeTaskRef>,
     /// The compiled pipeline.
     pub pipeline: Arc<Pipeline>,
     /// The spec text as given.
@@ -539,18 +611,22 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
     let type_name = ctx.string(type_field, "type")?;
     let job_type = match type_name {
         "directrequest" => JobType::DirectRequest,
+        "cron" => JobType::Cron,
+        "webhook" => JobType::Webhook,
         other if PLANNED_JOB_TYPES.contains(&other) => {
             return Err(ctx.err(
                 string_content_start(type_field),
                 Some("type"),
-                format!("job type {other:?} is not supported yet (supported: directrequest)"),
+                format!(
+                    "job type {other:?} is not supported yet (supported: {SUPPORTED_JOB_TYPES})"
+                ),
             ));
         }
         other => {
             return Err(ctx.err(
                 string_content_start(type_field),
                 Some("type"),
-                format!("unknown job type {other:?} (supported: directrequest)"),
+                format!("unknown job type {other:?} (supported: {SUPPORTED_JOB_TYPES})"),
             ));
         }
     };
@@ -616,6 +692,15 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
 
     let direct_request = match job_type {
         JobType::DirectRequest => Some(parse_direct_request(&ctx, &fields)?),
+        JobType::Cron | JobType::Webhook => None,
+    };
+    let cron = match job_type {
+        JobType::Cron => Some(parse_cron(&ctx, &fields, source, &mut warnings)?),
+        JobType::DirectRequest | JobType::Webhook => None,
+    };
+    let webhook = match job_type {
+        JobType::Webhook => Some(parse_webhook(&ctx, &fields, &mut warnings)?),
+        JobType::DirectRequest | JobType::Cron => None,
     };
 
     // observationSource
@@ -634,6 +719,7 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         ctx.err(file_offset, Some(&e.field), e.message)
     })?;
     warnings.extend(pipeline.warnings.iter().cloned());
+    let bridge_tasks = bridge_task_refs(&ctx, dot, &map);
 
     const KNOWN: &[&str] = &[
         "type",
@@ -645,13 +731,29 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         "evmChainID",
         "gasLimit",
         "forwardingAllowed",
+    ];
+    const DIRECT_REQUEST: &[&str] = &[
         "contractAddress",
         "minIncomingConfirmations",
         "requesters",
         "minContractPaymentLinkJuels",
     ];
+    const CRON: &[&str] = &["schedule"];
+    const WEBHOOK: &[&str] = &["externalInitiators"];
+    let own: &[&str] = match job_type {
+        JobType::DirectRequest => DIRECT_REQUEST,
+        JobType::Cron => CRON,
+        JobType::Webhook => WEBHOOK,
+    };
     for key in fields.keys() {
-        if !KNOWN.contains(key) {
+        if KNOWN.contains(key) || own.contains(key) {
+            continue;
+        }
+        if DIRECT_REQUEST.contains(key) || CRON.contains(key) || WEBHOOK.contains(key) {
+            warnings.push(format!(
+                "field `{key}` is not used by {job_type} jobs and was ignored"
+            ));
+        } else {
             warnings.push(format!(
                 "field `{key}` is not used by orakel and was ignored"
             ));
@@ -665,6 +767,9 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         external_job_id,
         max_task_duration,
         direct_request,
+        cron,
+        webhook,
+        bridge_tasks,
         pipeline: Arc::new(pipeline),
         source: source.to_owned(),
         warnings,
@@ -672,6 +777,141 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         gas_limit,
         forwarding_allowed,
     })
+}
+
+fn parse_cron(
+    ctx: &Ctx<'_>,
+    fields: &BTreeMap<&str, Field<'_>>,
+    source: &str,
+    warnings: &mut Vec<String>,
+) -> Result<CronSpec, SpecError> {
+    let v = fields
+        .get("schedule")
+        .copied()
+        .ok_or_else(|| ctx.err(0, Some("schedule"), "missing required field"))?;
+    let text = ctx.string(v, "schedule")?;
+    let map = toml_string_map(source, v.span(), text);
+    let (schedule, remarks) = Schedule::parse_with_warnings(text).map_err(|e| {
+        let at = map
+            .get(e.offset)
+            .or_else(|| map.last())
+            .copied()
+            .unwrap_or(0);
+        ctx.err(at, Some("schedule"), e.message)
+    })?;
+    warnings.extend(remarks);
+    Ok(CronSpec { schedule })
+}
+
+fn parse_webhook(
+    ctx: &Ctx<'_>,
+    fields: &BTreeMap<&str, Field<'_>>,
+    warnings: &mut Vec<String>,
+) -> Result<WebhookSpec, SpecError> {
+    const FIELD: &str = "externalInitiators";
+    let Some(v) = fields.get(FIELD).copied() else {
+        return Ok(WebhookSpec::default());
+    };
+    let DeValue::Array(items) = v.get_ref() else {
+        return Err(ctx.type_err(
+            v,
+            FIELD,
+            "a list of tables, e.g. [{ name = \"my-ei\", spec = \"{}\" }]",
+        ));
+    };
+    let mut out: Vec<ExternalInitiatorRef> = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        let DeValue::Table(table) = item.get_ref() else {
+            return Err(ctx.type_err(item, FIELD, "a table with `name` and `spec`"));
+        };
+        let mut name = None;
+        let mut spec = None;
+        for (k, val) in table.iter() {
+            match k.get_ref().as_ref() {
+                "name" => {
+                    let n = ctx.string(val, "externalInitiators.name")?.trim();
+                    if n.is_empty() {
+                        return Err(ctx.err(
+                            val.span().start,
+                            Some("externalInitiators.name"),
+                            "the name is empty",
+                        ));
+                    }
+                    if out.iter().any(|e| e.name == n) {
+                        return Err(ctx.err(
+                            val.span().start,
+                            Some("externalInitiators.name"),
+                            format!("external initiator {n:?} is listed twice"),
+                        ));
+                    }
+                    name = Some(n.to_owned());
+                }
+                "spec" => {
+                    let s = ctx.string(val, "externalInitiators.spec")?;
+                    if let Err(e) = serde_json::from_str::<serde_json::Value>(s) {
+                        return Err(ctx.err(
+                            string_content_start(val),
+                            Some("externalInitiators.spec"),
+                            format!("not valid JSON: {e}"),
+                        ));
+                    }
+                    spec = Some(s.to_owned());
+                }
+                other => warnings.push(format!(
+                    "field `externalInitiators.{other}` is not used by orakel and was ignored"
+                )),
+            }
+        }
+        let name = name.ok_or_else(|| {
+            ctx.err(
+                item.span().start,
+                Some("externalInitiators.name"),
+                "missing required field",
+            )
+        })?;
+        out.push(ExternalInitiatorRef { name, spec });
+    }
+    Ok(WebhookSpec {
+        external_initiators: out,
+    })
+}
+
+/// The `bridge` tasks of a pipeline with a literal `name`, located in the spec file (`map`
+/// maps offsets in the DOT text to offsets in the file). The pipeline already compiled, so
+/// the DOT parses.
+fn bridge_task_refs(ctx: &Ctx<'_>, dot: &str, map: &[usize]) -> Vec<BridgeTaskRef> {
+    let Ok(graph) = crate::dot::parse_dot(dot) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for node in &graph.nodes {
+        let is_bridge = node
+            .attrs
+            .iter()
+            .any(|a| a.key == "type" && a.value == "bridge");
+        if !is_bridge {
+            continue;
+        }
+        let Some(name) = node.attrs.iter().find(|a| a.key == "name") else {
+            continue;
+        };
+        if name.value.contains("$(") {
+            continue;
+        }
+        let at = map
+            .get(name.source_offset(0))
+            .or_else(|| map.last())
+            .copied()
+            .unwrap_or(0);
+        let (line, column) = ctx.index.position(at);
+        out.push(BridgeTaskRef {
+            dot_id: node.id.clone(),
+            name: name.value.clone(),
+            line,
+            column,
+        });
+    }
+    out
 }
 
 fn parse_direct_request(

@@ -9,23 +9,34 @@
 //! tell us again (a received request, a signed transaction) commits before it returns, so a
 //! process killed right after the call loses nothing.
 
+mod bridges;
 mod error;
 mod jobs;
 mod requests;
 mod runs;
+mod suspensions;
 mod txs;
+mod webhooks;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::Notify;
 
+pub use bridges::{BridgeRow, BridgeUpdate, NewBridge};
 pub use error::{Error, Result};
 pub use jobs::{JobRow, NewJob};
 pub use requests::{Checkpoint, NewRequest, RequestRow, RequestState};
-pub use runs::{NewTaskRun, RunRow, RunState, TaskRunRow};
+pub use runs::{FinishedRun, NewTaskRun, RunRow, RunState, TaskRunRow};
+pub use suspensions::{
+    AnswerOutcome, InterruptedRun, NewSuspension, SuspendedTask, SuspensionRow, WaitingTask,
+};
 pub use txs::{AttemptRow, EthTxRow, EthTxState, NewAttempt, NewEthTx};
+pub use webhooks::{ExternalInitiatorRow, NewExternalInitiator};
 
 /// Handle to the node's database. Cheap to clone.
 #[derive(Clone)]
@@ -35,6 +46,33 @@ pub struct Store {
     // Read-only connections: in WAL mode readers never wait for the writer, so reads on the
     // hot path do not queue behind background writes.
     reader: SqlitePool,
+    // Lets the writes a fulfilment waits for go before bookkeeping writes.
+    gate: Arc<WriteGate>,
+}
+
+/// Write priority on the single writer connection. Urgent writes (storing request logs,
+/// creating transactions) announce themselves; background writes (finished runs, broadcast
+/// and receipt bookkeeping) wait while any is announced, for at most [`BACKGROUND_MAX_WAIT`],
+/// so they never starve. A background write that already holds the connection finishes first:
+/// the gate only stops new ones from queueing ahead.
+#[derive(Default)]
+struct WriteGate {
+    urgent: AtomicUsize,
+    idle: Notify,
+}
+
+/// Longest a background write yields to urgent ones.
+const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(250);
+
+/// Held while an urgent write is queued or running.
+struct UrgentWrite(Arc<WriteGate>);
+
+impl Drop for UrgentWrite {
+    fn drop(&mut self) {
+        if self.0.urgent.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -113,7 +151,33 @@ impl Store {
                     source: e,
                 })?
         };
-        Ok(Self { pool, reader })
+        Ok(Self {
+            pool,
+            reader,
+            gate: Arc::default(),
+        })
+    }
+
+    /// Announces an urgent write until the guard drops.
+    fn urgent_write(&self) -> UrgentWrite {
+        self.gate.urgent.fetch_add(1, Ordering::AcqRel);
+        UrgentWrite(self.gate.clone())
+    }
+
+    /// Waits until no urgent write is announced (or [`BACKGROUND_MAX_WAIT`] passed).
+    async fn background_write(&self) {
+        let wait = async {
+            loop {
+                let idle = self.gate.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if self.gate.urgent.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        let _ = tokio::time::timeout(BACKGROUND_MAX_WAIT, wait).await;
     }
 
     /// Opens a fresh private in-memory database (tests, tools).

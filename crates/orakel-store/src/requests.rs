@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::Row;
 
@@ -41,6 +43,9 @@ pub struct NewRequest {
     pub log_data: Vec<u8>,
     /// Set when the request is stored already decided (`ignored` with a reason).
     pub ignore_reason: Option<String>,
+    /// When set, the request starts at once: it is stored as running and its run (with
+    /// these inputs) is created in the same write.
+    pub start_inputs: Option<serde_json::Value>,
 }
 
 /// Life cycle of a request.
@@ -178,48 +183,122 @@ impl Store {
         cancellations: &[(String, String)],
         checkpoint: &Checkpoint,
     ) -> Result<Vec<(usize, i64)>> {
+        let recorded = self
+            .record_logs_starting(listener, requests, cancellations, checkpoint)
+            .await?;
+        Ok(recorded.into_iter().map(|(i, id, _)| (i, id)).collect())
+    }
+
+    /// Like [`Store::record_logs`], and creates the runs of requests that carry
+    /// `start_inputs` in the same write: `(index, request row id, run id)`. One commit per
+    /// listener batch instead of one more per request on the way to its answer.
+    pub async fn record_logs_starting(
+        &self,
+        listener: &str,
+        requests: &[NewRequest],
+        cancellations: &[(String, String)],
+        checkpoint: &Checkpoint,
+    ) -> Result<Vec<(usize, i64, Option<i64>)>> {
+        let _urgent = self.urgent_write();
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
-        let mut inserted = Vec::new();
-        for (index, r) in requests.iter().enumerate() {
-            let topics = serde_json::to_string(&r.log_topics).unwrap_or_else(|_| "[]".to_string());
-            let (state, reason) = match &r.ignore_reason {
-                Some(why) => (RequestState::Ignored.as_str(), Some(why.as_str())),
-                None => (RequestState::Pending.as_str(), None),
-            };
-            let row = sqlx::query(
+        // One upsert for the whole batch and one insert for the runs it starts: the statement
+        // count does not grow with the batch (each statement is a round trip to the writer).
+        let mut inserted: Vec<(usize, i64, Option<i64>)> = Vec::new();
+        for (chunk_no, chunk) in requests.chunks(1000).enumerate() {
+            let base = chunk_no * 1000;
+            let mut upsert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO oracle_requests (job_id, oracle_address, request_id, requester, payment, \
                  cancel_expiration, block_number, block_hash, tx_hash, log_index, log_topics, log_data, state, \
-                 reason, received_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
-                 ON CONFLICT (oracle_address, request_id, job_id) DO UPDATE SET \
+                 reason, received_at, updated_at) ",
+            );
+            upsert.push_values(chunk, |mut b, r| {
+                let topics =
+                    serde_json::to_string(&r.log_topics).unwrap_or_else(|_| "[]".to_string());
+                let (state, reason) = match (&r.ignore_reason, &r.start_inputs) {
+                    (Some(why), _) => (RequestState::Ignored.as_str(), Some(why.clone())),
+                    (None, Some(_)) => (RequestState::Running.as_str(), None),
+                    (None, None) => (RequestState::Pending.as_str(), None),
+                };
+                b.push_bind(r.job_id)
+                    .push_bind(r.oracle_address.clone())
+                    .push_bind(r.request_id.clone())
+                    .push_bind(r.requester.clone())
+                    .push_bind(r.payment.clone())
+                    .push_bind(r.cancel_expiration)
+                    .push_bind(to_i64(r.block_number))
+                    .push_bind(r.block_hash.clone())
+                    .push_bind(r.tx_hash.clone())
+                    .push_bind(to_i64(r.log_index))
+                    .push_bind(topics)
+                    .push_bind(r.log_data.clone())
+                    .push_bind(state)
+                    .push_bind(reason)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            // A log seen again (re-read after a reorg) only moves a still-pending request.
+            upsert.push(
+                " ON CONFLICT (oracle_address, request_id, job_id) DO UPDATE SET \
                    block_number = excluded.block_number, block_hash = excluded.block_hash, \
                    tx_hash = excluded.tx_hash, log_index = excluded.log_index, updated_at = excluded.updated_at \
                  WHERE oracle_requests.state = 'pending' \
-                 RETURNING id, (received_at = $15) AS fresh",
-            )
-            .bind(r.job_id)
-            .bind(&r.oracle_address)
-            .bind(&r.request_id)
-            .bind(&r.requester)
-            .bind(&r.payment)
-            .bind(r.cancel_expiration)
-            .bind(to_i64(r.block_number))
-            .bind(&r.block_hash)
-            .bind(&r.tx_hash)
-            .bind(to_i64(r.log_index))
-            .bind(topics)
-            .bind(&r.log_data)
-            .bind(state)
-            .bind(reason)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
-                let fresh: bool = row.try_get("fresh")?;
-                if fresh && r.ignore_reason.is_none() {
-                    inserted.push((index, row.try_get("id")?));
+                 RETURNING id, oracle_address, request_id, job_id, (received_at = ",
+            );
+            upsert.push_bind(now);
+            upsert.push(") AS fresh");
+            let mut ids: HashMap<(String, String, i64), (i64, bool)> = HashMap::new();
+            for row in upsert.build().fetch_all(&mut *tx).await? {
+                let key = (
+                    row.try_get("oracle_address")?,
+                    row.try_get("request_id")?,
+                    row.try_get("job_id")?,
+                );
+                // A key twice in one batch: the first row is the one inserted.
+                ids.entry(key)
+                    .or_insert((row.try_get("id")?, row.try_get("fresh")?));
+            }
+            let mut fresh_here: Vec<(usize, i64)> = Vec::new();
+            let mut taken: std::collections::HashSet<i64> = std::collections::HashSet::new();
+            for (i, r) in chunk.iter().enumerate() {
+                let key = (r.oracle_address.clone(), r.request_id.clone(), r.job_id);
+                if let Some(&(id, fresh)) = ids.get(&key)
+                    && fresh
+                    && r.ignore_reason.is_none()
+                    && taken.insert(id)
+                {
+                    fresh_here.push((base + i, id));
                 }
+            }
+            let starting: Vec<(usize, i64, &serde_json::Value)> = fresh_here
+                .iter()
+                .filter_map(|&(index, id)| {
+                    requests
+                        .get(index)
+                        .and_then(|r| r.start_inputs.as_ref())
+                        .map(|inputs| (index, id, inputs))
+                })
+                .collect();
+            let mut run_ids: HashMap<i64, i64> = HashMap::new();
+            if !starting.is_empty() {
+                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) ",
+                );
+                insert.push_values(&starting, |mut b, (index, id, inputs)| {
+                    let job_id = requests.get(*index).map(|r| r.job_id).unwrap_or_default();
+                    b.push_bind(job_id)
+                        .push_bind(*id)
+                        .push_bind("running")
+                        .push_bind(inputs.to_string())
+                        .push_bind(now);
+                });
+                insert.push(" RETURNING id, request_id");
+                for row in insert.build().fetch_all(&mut *tx).await? {
+                    run_ids.insert(row.try_get("request_id")?, row.try_get("id")?);
+                }
+            }
+            for (index, id) in fresh_here {
+                inserted.push((index, id, run_ids.get(&id).copied()));
             }
         }
         for (oracle, request_id) in cancellations {

@@ -63,6 +63,23 @@ pub struct NewTaskRun {
     pub elapsed_us: i64,
 }
 
+/// The end of a run, for [`Store::finish_runs`].
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    /// The run.
+    pub run_id: i64,
+    /// Its final state.
+    pub state: RunState,
+    /// Outputs of its terminal tasks.
+    pub outputs: serde_json::Value,
+    /// Root-cause errors.
+    pub errors: Vec<String>,
+    /// Every task's result.
+    pub tasks: Vec<NewTaskRun>,
+    /// The request it served and the state (and reason) the request moves to.
+    pub request: Option<(i64, crate::RequestState, Option<String>)>,
+}
+
 /// A stored task result.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskRunRow {
@@ -242,18 +259,45 @@ impl Store {
         tasks: &[NewTaskRun],
         request: Option<(i64, crate::RequestState, Option<&str>)>,
     ) -> Result<()> {
+        self.finish_runs(&[FinishedRun {
+            run_id,
+            state,
+            outputs: outputs.clone(),
+            errors: errors.to_vec(),
+            tasks: tasks.to_vec(),
+            request: request.map(|(id, st, why)| (id, st, why.map(str::to_owned))),
+        }])
+        .await
+    }
+
+    /// Records the ends of many runs in one commit (group commit), each as
+    /// [`Store::finish_run`] would. Statement count does not grow with the batch.
+    pub async fn finish_runs(&self, runs: &[FinishedRun]) -> Result<()> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        self.background_write().await;
+        let now = now_micros();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM task_runs WHERE run_id = $1")
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        if !tasks.is_empty() {
-            // One multi-row insert: a run's task results cost one statement.
+        let mut delete =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM task_runs WHERE run_id IN (");
+        let mut ids = delete.separated(", ");
+        for r in runs {
+            ids.push_bind(r.run_id);
+        }
+        delete.push(")");
+        delete.build().execute(&mut *tx).await?;
+        let tasks: Vec<(i64, &NewTaskRun)> = runs
+            .iter()
+            .flat_map(|r| r.tasks.iter().map(move |t| (r.run_id, t)))
+            .collect();
+        // SQLite allows 32766 bound values; 7 per task row.
+        for chunk in tasks.chunks(4000) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) ",
             );
-            insert.push_values(tasks, |mut b, t| {
-                b.push_bind(run_id)
+            insert.push_values(chunk, |mut b, (run_id, t)| {
+                b.push_bind(*run_id)
                     .push_bind(t.dot_id.clone())
                     .push_bind(t.task_type.clone())
                     .push_bind(t.output.as_ref().map(|v| v.to_string()))
@@ -263,26 +307,49 @@ impl Store {
             });
             insert.build().execute(&mut *tx).await?;
         }
-        let errors_json = serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_string());
-        sqlx::query("UPDATE job_runs SET state = $1, outputs = $2, errors = $3, finished_at = $4 WHERE id = $5")
-            .bind(state.as_str())
-            .bind(outputs.to_string())
-            .bind(errors_json)
-            .bind(now_micros())
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some((req_id, req_state, reason)) = request {
-            sqlx::query(
-                "UPDATE oracle_requests SET state = $1, reason = $2, updated_at = $3 \
-                 WHERE id = $4 AND state IN ('pending', 'running')",
-            )
-            .bind(req_state.as_str())
-            .bind(reason)
-            .bind(now_micros())
-            .bind(req_id)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in runs.chunks(4000) {
+            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "UPDATE job_runs SET state = v.column2, outputs = v.column3, errors = v.column4, \
+                 finished_at = v.column5 FROM (",
+            );
+            let mut first = true;
+            for r in chunk {
+                update.push(if first { "VALUES (" } else { ", (" });
+                first = false;
+                let errors_json =
+                    serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".to_string());
+                let mut row = update.separated(", ");
+                row.push_bind(r.run_id)
+                    .push_bind(r.state.as_str())
+                    .push_bind(r.outputs.to_string())
+                    .push_bind(errors_json)
+                    .push_bind(now);
+                update.push(")");
+            }
+            update.push(") AS v WHERE job_runs.id = v.column1");
+            update.build().execute(&mut *tx).await?;
+        }
+        let requests: Vec<&(i64, crate::RequestState, Option<String>)> =
+            runs.iter().filter_map(|r| r.request.as_ref()).collect();
+        for chunk in requests.chunks(4000) {
+            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "UPDATE oracle_requests SET state = v.column2, reason = v.column3, updated_at = v.column4 FROM (",
+            );
+            let mut first = true;
+            for (id, st, why) in chunk {
+                update.push(if first { "VALUES (" } else { ", (" });
+                first = false;
+                let mut row = update.separated(", ");
+                row.push_bind(*id)
+                    .push_bind(st.as_str())
+                    .push_bind(why.clone())
+                    .push_bind(now);
+                update.push(")");
+            }
+            update.push(
+                ") AS v WHERE oracle_requests.id = v.column1 AND oracle_requests.state IN ('pending', 'running')",
+            );
+            update.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

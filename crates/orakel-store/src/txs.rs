@@ -1,7 +1,8 @@
 use serde::Serialize;
+use std::collections::HashMap;
+
 use sqlx::Row;
 
-use crate::error::is_unique_violation;
 use crate::{Error, Result, Store, now_micros};
 
 /// A transaction to create.
@@ -223,92 +224,184 @@ impl Store {
     where
         F: FnOnce(u64) -> std::result::Result<Option<NewAttempt>, String>,
     {
-        if let Some(existing) = self.eth_tx_by_key(&new.idempotency_key).await? {
-            return Ok((existing, None, false));
+        let mut sign = Some(sign);
+        let mut created = self
+            .create_eth_txs_signed(std::slice::from_ref(new), |_, nonce| match sign.take() {
+                Some(f) => f(nonce),
+                None => Err("signer called twice".to_owned()),
+            })
+            .await?;
+        created.pop().ok_or_else(|| Error::Corrupt {
+            what: "eth_txs",
+            id: 0,
+            detail: "batch creation returned nothing".to_owned(),
+        })
+    }
+
+    /// Creates many transactions in one commit (group commit): keys that exist already come
+    /// back as they are (`false`), the others get consecutive nonces in slice order, are
+    /// signed (`sign(new, nonce)`) and stored with their first attempt. The answer is in slice
+    /// order; a key repeated inside the batch is created once.
+    pub async fn create_eth_txs_signed<F>(
+        &self,
+        news: &[NewEthTx],
+        mut sign: F,
+    ) -> Result<Vec<(EthTxRow, Option<NewAttempt>, bool)>>
+    where
+        F: FnMut(&NewEthTx, u64) -> std::result::Result<Option<NewAttempt>, String>,
+    {
+        let Some(first) = news.first() else {
+            return Ok(Vec::new());
+        };
+        if news
+            .iter()
+            .any(|n| n.from_address != first.from_address || n.chain_id != first.chain_id)
+        {
+            return Err(Error::Conflict(
+                "one batch of transactions must share sender and chain".to_owned(),
+            ));
         }
+        let _urgent = self.urgent_write();
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
-        let nonce_row = sqlx::query(
-            "UPDATE nonces SET next_nonce = next_nonce + 1 WHERE address = $1 AND chain_id = $2 \
-             RETURNING next_nonce - 1 AS nonce",
-        )
-        .bind(&new.from_address)
-        .bind(to_i64(new.chain_id))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(nonce_row) = nonce_row else {
-            return Err(Error::Conflict(format!(
-                "no nonce is tracked for {} on chain {}; sync it first",
-                new.from_address, new.chain_id
-            )));
-        };
-        let nonce: i64 = nonce_row.try_get("nonce")?;
-        let inserted = sqlx::query(
-            "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
-             run_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'unbroadcast', $8, $9)",
-        )
-        .bind(&new.idempotency_key)
-        .bind(to_i64(new.chain_id))
-        .bind(&new.from_address)
-        .bind(&new.to_address)
-        .bind(&new.data)
-        .bind(to_i64(new.gas_limit))
-        .bind(nonce)
-        .bind(new.run_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        let id = match inserted {
-            Ok(done) => done.last_insert_rowid(),
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return match self.eth_tx_by_key(&new.idempotency_key).await? {
-                    Some(existing) => Ok((existing, None, false)),
-                    None => Err(e.into()),
-                };
+        // Keys already stored (a resumed run asking again).
+        let mut existing: HashMap<String, EthTxRow> = HashMap::new();
+        {
+            let mut select = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                "SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key IN ("
+            ));
+            let mut keys = select.separated(", ");
+            for n in news {
+                keys.push_bind(n.idempotency_key.clone());
             }
-            Err(e) => return Err(e.into()),
-        };
-        let nonce_u = u64::try_from(nonce).unwrap_or(0);
-        let attempt = sign(nonce_u).map_err(|detail| Error::Corrupt {
-            what: "signing",
-            id,
-            detail,
-        })?;
-        if let Some(attempt) = &attempt {
-            sqlx::query(
-                "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+            select.push(")");
+            for row in select.build().fetch_all(&mut *tx).await? {
+                let row = tx_from_row(&row)?;
+                existing.insert(row.idempotency_key.clone(), row);
+            }
+        }
+        // Which slice entries create a transaction (first occurrence of a new key).
+        let mut fresh_keys: HashMap<&str, usize> = HashMap::new();
+        let mut to_create: Vec<&NewEthTx> = Vec::new();
+        for n in news {
+            if !existing.contains_key(&n.idempotency_key)
+                && !fresh_keys.contains_key(n.idempotency_key.as_str())
+            {
+                fresh_keys.insert(&n.idempotency_key, to_create.len());
+                to_create.push(n);
+            }
+        }
+        let mut made: Vec<(EthTxRow, Option<NewAttempt>)> = Vec::with_capacity(to_create.len());
+        if !to_create.is_empty() {
+            let count = i64::try_from(to_create.len()).unwrap_or(i64::MAX);
+            let nonce_row = sqlx::query(
+                "UPDATE nonces SET next_nonce = next_nonce + $3 WHERE address = $1 AND chain_id = $2 \
+                 RETURNING next_nonce - $3 AS nonce",
             )
-            .bind(id)
-            .bind(&attempt.tx_hash)
-            .bind(&attempt.max_fee_per_gas)
-            .bind(&attempt.max_priority_fee_per_gas)
-            .bind(&attempt.raw)
-            .bind(now)
-            .execute(&mut *tx)
+            .bind(&first.from_address)
+            .bind(to_i64(first.chain_id))
+            .bind(count)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some(nonce_row) = nonce_row else {
+                return Err(Error::Conflict(format!(
+                    "no nonce is tracked for {} on chain {}; sync it first",
+                    first.from_address, first.chain_id
+                )));
+            };
+            let first_nonce = u64_col(&nonce_row, "nonce")?;
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
+                 run_id, created_at) ",
+            );
+            insert.push_values(to_create.iter().enumerate(), |mut b, (i, n)| {
+                b.push_bind(n.idempotency_key.clone())
+                    .push_bind(to_i64(n.chain_id))
+                    .push_bind(n.from_address.clone())
+                    .push_bind(n.to_address.clone())
+                    .push_bind(n.data.clone())
+                    .push_bind(to_i64(n.gas_limit))
+                    .push_bind(to_i64(first_nonce + i as u64))
+                    .push_bind("unbroadcast")
+                    .push_bind(n.run_id)
+                    .push_bind(now);
+            });
+            insert.push(" RETURNING id, idempotency_key");
+            let mut ids: HashMap<String, i64> = HashMap::new();
+            for row in insert.build().fetch_all(&mut *tx).await? {
+                ids.insert(row.try_get("idempotency_key")?, row.try_get("id")?);
+            }
+            for (i, n) in to_create.iter().enumerate() {
+                let nonce = first_nonce + i as u64;
+                let id = ids
+                    .get(&n.idempotency_key)
+                    .copied()
+                    .ok_or_else(|| Error::Corrupt {
+                        what: "eth_txs",
+                        id: 0,
+                        detail: format!("insert returned no id for {}", n.idempotency_key),
+                    })?;
+                let attempt = sign(n, nonce).map_err(|detail| Error::Corrupt {
+                    what: "signing",
+                    id,
+                    detail,
+                })?;
+                let row = EthTxRow {
+                    id,
+                    idempotency_key: n.idempotency_key.clone(),
+                    chain_id: n.chain_id,
+                    from_address: n.from_address.clone(),
+                    to_address: n.to_address.clone(),
+                    data: n.data.clone(),
+                    gas_limit: n.gas_limit,
+                    nonce,
+                    state: EthTxState::Unbroadcast,
+                    error: None,
+                    run_id: n.run_id,
+                    created_at: now,
+                    broadcast_at: None,
+                    mined_tx_hash: None,
+                    mined_block: None,
+                    gas_used: None,
+                };
+                made.push((row, attempt));
+            }
+            let attempts: Vec<(i64, &NewAttempt)> = made
+                .iter()
+                .filter_map(|(row, a)| a.as_ref().map(|a| (row.id, a)))
+                .collect();
+            if !attempts.is_empty() {
+                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) ",
+                );
+                insert.push_values(attempts, |mut b, (id, a)| {
+                    b.push_bind(id)
+                        .push_bind(a.tx_hash.clone())
+                        .push_bind(a.max_fee_per_gas.clone())
+                        .push_bind(a.max_priority_fee_per_gas.clone())
+                        .push_bind(a.raw.clone())
+                        .push_bind(now);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
-        let row = EthTxRow {
-            id,
-            idempotency_key: new.idempotency_key.clone(),
-            chain_id: new.chain_id,
-            from_address: new.from_address.clone(),
-            to_address: new.to_address.clone(),
-            data: new.data.clone(),
-            gas_limit: new.gas_limit,
-            nonce: nonce_u,
-            state: EthTxState::Unbroadcast,
-            error: None,
-            run_id: new.run_id,
-            created_at: now,
-            broadcast_at: None,
-            mined_tx_hash: None,
-            mined_block: None,
-            gas_used: None,
-        };
-        Ok((row, attempt, true))
+        let mut out = Vec::with_capacity(news.len());
+        let mut handed: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        for n in news {
+            if let Some(row) = existing.get(&n.idempotency_key) {
+                out.push((row.clone(), None, false));
+            } else if let Some(&i) = fresh_keys.get(n.idempotency_key.as_str())
+                && let Some((row, attempt)) = made.get(i)
+            {
+                if handed.insert(i) {
+                    out.push((row.clone(), attempt.clone(), true));
+                } else {
+                    out.push((row.clone(), None, false));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Attempts of several transactions (oldest first per transaction), in one query.
@@ -351,28 +444,35 @@ impl Store {
         if mined.is_empty() {
             return Ok(());
         }
+        self.background_write().await;
         let now = now_micros();
-        let mut tx = self.pool.begin().await?;
-        for (id, hash, block, gas_used, success) in mined {
-            let state = if *success {
-                EthTxState::Confirmed
-            } else {
-                EthTxState::Reverted
-            };
-            sqlx::query(
-                "UPDATE eth_txs SET state = $1, mined_tx_hash = $2, mined_block = $3, gas_used = $4, confirmed_at = $5 \
-                 WHERE id = $6",
-            )
-            .bind(state.as_str())
-            .bind(hash)
-            .bind(to_i64(*block))
-            .bind(to_i64(*gas_used))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // One statement per chunk: this runs while fulfilments wait for the same writer.
+        for chunk in mined.chunks(5000) {
+            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "UPDATE eth_txs SET state = v.column2, mined_tx_hash = v.column3, mined_block = v.column4, \
+                 gas_used = v.column5, confirmed_at = v.column6 FROM (",
+            );
+            let mut first = true;
+            for (id, hash, block, gas_used, success) in chunk {
+                update.push(if first { "VALUES (" } else { ", (" });
+                first = false;
+                let state = if *success {
+                    EthTxState::Confirmed
+                } else {
+                    EthTxState::Reverted
+                };
+                let mut row = update.separated(", ");
+                row.push_bind(*id)
+                    .push_bind(state.as_str())
+                    .push_bind(hash.clone())
+                    .push_bind(to_i64(*block))
+                    .push_bind(to_i64(*gas_used))
+                    .push_bind(now);
+                update.push(")");
+            }
+            update.push(") AS v WHERE eth_txs.id = v.column1");
+            update.build().execute(&self.pool).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -430,19 +530,24 @@ impl Store {
 
     /// Marks several transactions as sent, in one database transaction.
     pub async fn mark_broadcast_many(&self, eth_tx_ids: &[i64]) -> Result<()> {
-        let now = now_micros();
-        let mut tx = self.pool.begin().await?;
-        for id in eth_tx_ids {
-            sqlx::query(
-                "UPDATE eth_txs SET state = 'broadcast', error = NULL, broadcast_at = COALESCE(broadcast_at, $1) \
-                 WHERE id = $2 AND state IN ('unbroadcast', 'broadcast')",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        if eth_tx_ids.is_empty() {
+            return Ok(());
         }
-        tx.commit().await?;
+        self.background_write().await;
+        let now = now_micros();
+        for chunk in eth_tx_ids.chunks(10_000) {
+            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "UPDATE eth_txs SET state = 'broadcast', error = NULL, broadcast_at = COALESCE(broadcast_at, ",
+            );
+            update.push_bind(now);
+            update.push(") WHERE state IN ('unbroadcast', 'broadcast') AND id IN (");
+            let mut ids = update.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            update.push(")");
+            update.build().execute(&self.pool).await?;
+        }
         Ok(())
     }
 

@@ -7,14 +7,14 @@ use serde_json::Value;
 
 use crate::{ApiArgs, JobsCommand, RunsCommand};
 
-struct Client {
-    base: String,
-    token: Option<String>,
-    http: reqwest::Client,
+pub(crate) struct Client {
+    pub(crate) base: String,
+    pub(crate) token: Option<String>,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Client {
-    fn new(api: &ApiArgs) -> anyhow::Result<Self> {
+    pub(crate) fn new(api: &ApiArgs) -> anyhow::Result<Self> {
         let mut base = api.node.clone();
         let mut token = api.api_token.clone();
         if let Some(root) = &api.root {
@@ -78,11 +78,11 @@ impl Client {
     }
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-fn s(v: &Value, key: &str) -> String {
+pub(crate) fn s(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => "-".into(),
@@ -158,6 +158,7 @@ pub async fn jobs(cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                 .await?;
             println!("deleted job {id}");
         }
+        JobsCommand::Run(args) => return crate::cmd_bridges::run_job(args).await,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,9 +38,13 @@ pub struct DevnetArgs {
     /// Keep the working directory from a previous run.
     #[arg(long)]
     keep: bool,
-    /// Sources per pair in the simulator (each job asks all of them).
+    /// Sources each job asks directly over HTTP. The simulator serves one more, which the
+    /// jobs ask through the sample external adapter (unless --no-adapter).
     #[arg(long, default_value_t = 5)]
     sources: usize,
+    /// Do not run the sample adapter; the jobs ask only the HTTP sources.
+    #[arg(long)]
+    no_adapter: bool,
     /// Seed of the simulated sources' noise and faults.
     #[arg(long)]
     seed: Option<u64>,
@@ -112,9 +116,13 @@ pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     cfg.chain_id = args.chain_id;
     cfg.deployer_key = args.deployer_key;
     cfg.keep = args.keep;
-    cfg.sim = sim_config(args.seed, args.no_faults, args.sources.max(1));
-    cfg.sources_per_job = args.sources.max(1);
-    cfg.allowed_faults = (args.sources.max(1) - 1) / 2;
+    let direct = args.sources.max(1);
+    let asked = direct + usize::from(!args.no_adapter);
+    cfg.sim = sim_config(args.seed, args.no_faults, asked);
+    cfg.sources_per_job = direct;
+    cfg.adapter_source = !args.no_adapter;
+    // A strict majority of the median's inputs must answer.
+    cfg.allowed_faults = (asked - 1) / 2;
     let cancel = interrupt_token();
     println!(
         "orakel devnet: {} nodes, {} requests — Ctrl-C stops everything\n",

@@ -2,6 +2,7 @@
 //! and runs over the REST API, and start a whole local devnet.
 
 mod api_client;
+mod cmd_bridges;
 mod cmd_devnet;
 mod cmd_node;
 
@@ -35,6 +36,12 @@ enum Command {
     /// Inspect a node's job runs (over its REST API).
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Manage a node's bridges: external adapters for `bridge` tasks (over its REST API).
+    #[command(subcommand)]
+    Bridges(cmd_bridges::BridgesCommand),
+    /// Manage the external initiators allowed to run webhook jobs (over the REST API).
+    #[command(subcommand)]
+    Initiators(cmd_bridges::InitiatorsCommand),
     /// Inspect a node's key.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -100,6 +107,8 @@ enum JobsCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Run a webhook job now; prints the run id.
+    Run(cmd_bridges::RunJobArgs),
 }
 
 #[derive(Subcommand)]
@@ -164,6 +173,8 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Jobs(cmd) => api_client::jobs(cmd).await,
         Command::Runs(cmd) => api_client::runs(cmd).await,
+        Command::Bridges(cmd) => cmd_bridges::bridges(cmd).await,
+        Command::Initiators(cmd) => cmd_bridges::initiators(cmd).await,
         Command::Keys(KeysCommand::Address { root }) => cmd_node::address(&root),
         Command::Devnet(args) => {
             if std::env::var_os("RUST_LOG").is_some() {

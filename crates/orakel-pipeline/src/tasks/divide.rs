@@ -4,7 +4,7 @@
 use super::{
     ParamError, Params, PureTask, Task, TaskCx, TaskDef, eval, eval_opt, named, param_or_input,
 };
-use crate::decimal::div_round;
+use crate::decimal::{checked_result, div_round};
 use crate::template::StrTemplate;
 use crate::value::Value;
 
@@ -59,6 +59,6 @@ impl PureTask for Divide {
             None => DEFAULT_PRECISION,
         };
         let q = div_round(&a, &b, precision).map_err(|e| format!("divisor: {e}"))?;
-        Ok(Value::Decimal(q.normalized()))
+        Ok(Value::Decimal(checked_result(q.normalized())?))
     }
 }

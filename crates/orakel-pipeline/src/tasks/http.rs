@@ -82,7 +82,7 @@ fn build(p: &mut Params<'_>) -> Result<Box<dyn Task>, ParamError> {
     }))
 }
 
-fn header_pairs(v: &Value) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn header_pairs(v: &Value) -> Result<Vec<(String, String)>, String> {
     let items = match v {
         Value::List(items) => items,
         Value::Null => return Ok(Vec::new()),
@@ -155,7 +155,7 @@ pub(crate) fn restricted_message(target: &str) -> String {
 }
 
 /// The URL without query and fragment, for messages (queries often carry API keys).
-fn display_url(url: &url::Url) -> String {
+pub(crate) fn display_url(url: &url::Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);
@@ -163,7 +163,7 @@ fn display_url(url: &url::Url) -> String {
     shown.to_string()
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -296,7 +296,32 @@ async fn fetch(env: TaskEnv<'_>, p: Prepared) -> Result<Value, String> {
         }
     })?;
     let status = resp.status();
-    let limit = env.shared.cfg.max_response_bytes;
+    let body = read_body(&mut resp, env.shared.cfg.max_response_bytes, &shown).await?;
+    if status.as_u16() >= 400 {
+        let detail = error_detail(&body);
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        };
+        return Err(format!(
+            "{} {shown} returned status {}{detail}",
+            p.method,
+            status.as_u16()
+        ));
+    }
+    Ok(Value::String(match String::from_utf8(body) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }))
+}
+
+/// Reads a response body, refusing one larger than `limit` bytes.
+pub(crate) async fn read_body(
+    resp: &mut reqwest::Response,
+    limit: usize,
+    shown: &str,
+) -> Result<Vec<u8>, String> {
     if let Some(len) = resp.content_length()
         && len > limit as u64
     {
@@ -318,23 +343,7 @@ async fn fetch(env: TaskEnv<'_>, p: Prepared) -> Result<Value, String> {
         }
         body.extend_from_slice(&chunk);
     }
-    if status.as_u16() >= 400 {
-        let detail = error_detail(&body);
-        let detail = if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        };
-        return Err(format!(
-            "{} {shown} returned status {}{detail}",
-            p.method,
-            status.as_u16()
-        ));
-    }
-    Ok(Value::String(match String::from_utf8(body) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }))
+    Ok(body)
 }
 
 #[cfg(test)]

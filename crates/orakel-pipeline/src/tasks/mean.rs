@@ -8,7 +8,7 @@ use super::median::gather_decimals;
 use super::{
     ParamError, Params, PureTask, Task, TaskCx, TaskDef, eval_opt, named, values_or_inputs,
 };
-use crate::decimal::div_round;
+use crate::decimal::{checked_result, div_round};
 use crate::template::{JsonTpl, StrTemplate};
 use crate::value::Value;
 
@@ -51,7 +51,7 @@ impl PureTask for Mean {
         let count = BigDecimal::from(values.len() as u64);
         let total = values.iter().fold(BigDecimal::from(0), |acc, v| acc + v);
         let mean = div_round(&total, &count, precision)?;
-        Ok(Value::Decimal(mean.normalized()))
+        Ok(Value::Decimal(checked_result(mean.normalized())?))
     }
 
     fn tolerates_failed_inputs(&self) -> bool {

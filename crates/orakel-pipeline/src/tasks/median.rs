@@ -8,6 +8,7 @@ use bigdecimal::BigDecimal;
 use super::{
     ParamError, Params, PureTask, Task, TaskCx, TaskDef, eval_opt, named, values_or_inputs,
 };
+use crate::decimal::checked_result;
 use crate::template::{JsonTpl, StrTemplate};
 use crate::value::Value;
 
@@ -82,9 +83,8 @@ impl PureTask for Median {
             None => None,
         };
         let values = gather_decimals(values_or_inputs(self.values.as_ref(), cx), allowed)?;
-        median_of(values)
-            .map(|m| Value::Decimal(m.normalized()))
-            .ok_or_else(|| "values: no values to aggregate".to_owned())
+        let median = median_of(values).ok_or("values: no values to aggregate")?;
+        Ok(Value::Decimal(checked_result(median.normalized())?))
     }
 
     fn tolerates_failed_inputs(&self) -> bool {

@@ -19,11 +19,15 @@ use crate::value::{Value, ValueError};
 
 mod any;
 mod base64codec;
+mod bridge;
 mod cborparse;
 mod divide;
+mod estimategaslimit;
 mod ethabidecode;
 mod ethabidecodelog;
 mod ethabiencode;
+mod ethabiencode2;
+mod ethcall;
 mod ethtx;
 mod hexcodec;
 mod http;
@@ -78,6 +82,10 @@ pub(crate) static REGISTRY: &[TaskDef] = &[
     lookup::DEF,
     merge::DEF,
     memo::DEF,
+    bridge::DEF,
+    ethabiencode2::DEF,
+    ethcall::DEF,
+    estimategaslimit::DEF,
 ];
 
 /// Finds a task type by its name.
@@ -96,6 +104,16 @@ pub(crate) enum Exec<'a> {
     Ready(Result<Value, String>),
     /// Needs to await I/O. The future owns its resolved parameters.
     Pending(BoxFuture<'a, Result<Value, String>>),
+    /// Needs to await I/O whose answer may be "later" (async bridges): the run suspends.
+    Suspendable(BoxFuture<'a, Result<IoOutcome, String>>),
+}
+
+/// What a suspendable I/O task ended with.
+pub(crate) enum IoOutcome {
+    /// The task's output.
+    Done(Value),
+    /// The answer comes later; the run suspends until the node resumes it.
+    Suspend,
 }
 
 /// What a task sees while it runs synchronously.
@@ -112,6 +130,8 @@ pub(crate) struct TaskEnv<'a> {
     pub shared: &'a Shared,
     pub run_id: &'a str,
     pub dot_id: &'a str,
+    /// The runner's time limit for this task.
+    pub timeout: std::time::Duration,
 }
 
 /// A built task.

@@ -1,7 +1,7 @@
 //! `multiply`: `input` (defaults to the first input) times `times`, exactly.
 
 use super::{ParamError, Params, PureTask, Task, TaskCx, TaskDef, eval, named, param_or_input};
-use crate::decimal::in_range;
+use crate::decimal::checked_result;
 use crate::template::StrTemplate;
 use crate::value::Value;
 
@@ -30,10 +30,7 @@ impl PureTask for Multiply {
         let times = eval(&self.times, "times", cx)?;
         let a = named("input", input.as_decimal())?;
         let b = named("times", times.as_decimal())?;
-        let product = a.as_ref() * b.as_ref();
-        if !in_range(&product) {
-            return Err("result out of range".to_owned());
-        }
+        let product = checked_result(a.as_ref() * b.as_ref())?;
         Ok(Value::Decimal(product))
     }
 }

@@ -6,6 +6,7 @@ use super::median::gather_decimals;
 use super::{
     ParamError, Params, PureTask, Task, TaskCx, TaskDef, eval_opt, named, values_or_inputs,
 };
+use crate::decimal::checked_result;
 use crate::template::{JsonTpl, StrTemplate};
 use crate::value::Value;
 
@@ -35,7 +36,7 @@ impl PureTask for Sum {
         };
         let values = gather_decimals(values_or_inputs(self.values.as_ref(), cx), allowed)?;
         let total = values.iter().fold(BigDecimal::from(0), |acc, v| acc + v);
-        Ok(Value::Decimal(total.normalized()))
+        Ok(Value::Decimal(checked_result(total.normalized())?))
     }
 
     fn tolerates_failed_inputs(&self) -> bool {

@@ -66,6 +66,7 @@ async fn established_direct_request_spec_fulfils_with_exact_calldata() {
                 job_spec_vars: spec.job_spec_vars(7),
                 job_run_vars: request.job_run_vars(ORACLE),
                 max_task_duration: spec.max_task_duration,
+                ..Default::default()
             },
         )
         .await;
@@ -136,6 +137,7 @@ async fn raw_uuid_spec_id_form_also_runs_and_upstream_errors_propagate() {
                 job_spec_vars: spec.job_spec_vars(7),
                 job_run_vars: request.job_run_vars(ORACLE),
                 max_task_duration: None,
+                ..Default::default()
             },
         )
         .await;
@@ -199,6 +201,7 @@ async fn multi_source_median_tolerates_one_fault_and_fetches_concurrently() {
                 job_spec_vars: spec.job_spec_vars(1),
                 job_run_vars: request.job_run_vars(ORACLE),
                 max_task_duration: None,
+                ..Default::default()
             },
         )
         .await;
@@ -253,6 +256,7 @@ async fn multi_source_fails_when_faults_exceed_the_allowance() {
                 job_spec_vars: spec.job_spec_vars(1),
                 job_run_vars: request.job_run_vars(ORACLE),
                 max_task_duration: None,
+                ..Default::default()
             },
         )
         .await;
@@ -295,6 +299,7 @@ async fn fulfill_oracle_request2_encodes_bytes_payload() {
                 job_spec_vars: spec.job_spec_vars(3),
                 job_run_vars: request.job_run_vars(ORACLE),
                 max_task_duration: None,
+                ..Default::default()
             },
         )
         .await;

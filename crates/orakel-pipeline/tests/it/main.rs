@@ -5,8 +5,12 @@
 // Test helpers may fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bridge;
+mod chain_read;
 mod common;
+mod corpus;
 mod direct_request;
+mod job_types;
 mod malformed;
 mod props;
 mod runner;

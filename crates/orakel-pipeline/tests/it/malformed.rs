@@ -111,9 +111,9 @@ tx [type=ethtx to="0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed" data="0x" txMeta=
 
 #[test]
 fn planned_job_types_are_named_as_unsupported() {
-    let err = parse_job_spec("type = \"cron\"\nschemaVersion = 1\n", "c.toml").unwrap_err();
+    let err = parse_job_spec("type = \"fluxmonitor\"\nschemaVersion = 1\n", "c.toml").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "c.toml:1:9: field `type`: job type \"cron\" is not supported yet (supported: directrequest)"
+        "c.toml:1:9: field `type`: job type \"fluxmonitor\" is not supported yet (supported: directrequest, cron, webhook)"
     );
 }

@@ -1,5 +1,6 @@
-//! Property tests: CBOR round trips, exact arithmetic against a num-bigint reference,
-//! median with allowed faults, and parsers that never panic.
+//! Property tests: CBOR round trips, exact arithmetic (`multiply`, `divide`, `sum`, `mean`,
+//! `median`) against a num-bigint rational reference, `median` and `mode` with
+//! `allowedFaults`, and parsers that never panic.
 
 use std::str::FromStr;
 
@@ -196,5 +197,235 @@ proptest! {
         chars.splice(at..end, ins.chars());
         let text: String = chars.into_iter().collect();
         let _ = parse_job_spec(&text, "mutated.toml");
+    }
+}
+
+// ---- aggregation against an exact rational reference ----------------------------------------
+
+/// An exact rational `num / den` (`den > 0`), independent of the crate's decimal code.
+#[derive(Clone, Debug)]
+struct Rat {
+    num: BigInt,
+    den: BigInt,
+}
+
+impl Rat {
+    fn of(d: &BigDecimal) -> Rat {
+        let (m, scale) = parts(d);
+        if scale >= 0 {
+            Rat {
+                num: m,
+                den: pow10(scale),
+            }
+        } else {
+            Rat {
+                num: m * pow10(-scale),
+                den: BigInt::from(1),
+            }
+        }
+    }
+
+    fn add(&self, o: &Rat) -> Rat {
+        Rat {
+            num: &self.num * &o.den + &o.num * &self.den,
+            den: &self.den * &o.den,
+        }
+    }
+
+    fn div_int(&self, n: usize) -> Rat {
+        Rat {
+            num: self.num.clone(),
+            den: &self.den * BigInt::from(n),
+        }
+    }
+
+    fn eq_decimal(&self, d: &BigDecimal) -> bool {
+        let g = Rat::of(d);
+        &self.num * &g.den == &g.num * &self.den
+    }
+}
+
+/// `got` is `exact` rounded to `p` decimal places, half away from zero.
+fn assert_rounded(got: &BigDecimal, exact: &Rat, p: i64) -> Result<(), TestCaseError> {
+    let scaled = got * BigDecimal::new(BigInt::from(1), -p);
+    prop_assert!(scaled.is_integer(), "{got} has more than {p} decimals");
+    let (q, qs) = parts(&scaled.with_scale(0));
+    prop_assert_eq!(qs, 0);
+    // exact * 10^p = num * 10^p / den; compare |num*10^p - q*den| * 2 with den.
+    let (num, den) = if p >= 0 {
+        (&exact.num * pow10(p), exact.den.clone())
+    } else {
+        (exact.num.clone(), &exact.den * pow10(-p))
+    };
+    let diff = (&num - &q * &den).abs() * 2;
+    prop_assert!(
+        diff <= den,
+        "got {got}, exact {}/{} at {p} places",
+        exact.num,
+        exact.den
+    );
+    if diff == den {
+        prop_assert!(
+            (&q * &den).abs() >= num.abs(),
+            "tie not rounded away from zero: {got}"
+        );
+    }
+    Ok(())
+}
+
+/// A DOT fan-in: one source task per item (`None` = a source that fails), all feeding `agg`.
+fn fan_in(items: &[Option<BigDecimal>], agg: &str) -> String {
+    let mut dot = String::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Some(d) => dot.push_str(&format!("s{i} [type=multiply input=\"{d}\" times=1]\n")),
+            None => dot.push_str(&format!("s{i} [type=divide input=1 divisor=0]\n")),
+        }
+        dot.push_str(&format!("s{i} -> agg\n"));
+    }
+    dot.push_str(&format!("agg [{agg}]\n"));
+    dot
+}
+
+fn items() -> impl Strategy<Value = Vec<Option<BigDecimal>>> {
+    proptest::collection::vec(proptest::option::weighted(0.75, decimal()), 1..7)
+}
+
+/// Whether an aggregate over `items` with `allowed` faults must fail.
+fn must_fail(items: &[Option<BigDecimal>], allowed: Option<usize>) -> bool {
+    let ok = items.iter().flatten().count();
+    let faults = items.len() - ok;
+    ok == 0 || faults > allowed.unwrap_or(items.len() - 1)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn sum_is_exact(items in items(), allowed in proptest::option::of(0usize..4)) {
+        let attrs = match allowed {
+            Some(a) => format!("type=sum allowedFaults={a}"),
+            None => "type=sum".to_owned(),
+        };
+        let got = run_one(&fan_in(&items, &attrs));
+        if must_fail(&items, allowed) {
+            prop_assert!(got.is_err(), "{got:?}");
+        } else {
+            let exact = items.iter().flatten().fold(
+                Rat { num: BigInt::from(0), den: BigInt::from(1) },
+                |acc, d| acc.add(&Rat::of(d)),
+            );
+            let Value::Decimal(got) = got.unwrap() else {
+                return Err(TestCaseError::fail("not a decimal"));
+            };
+            prop_assert!(exact.eq_decimal(&got), "sum {got} != {}/{}", exact.num, exact.den);
+        }
+    }
+
+    #[test]
+    fn sum_of_a_values_list_is_exact(values in proptest::collection::vec(decimal(), 1..8)) {
+        let list: Vec<String> = values.iter().map(|d| format!("\"{d}\"")).collect();
+        let got = run_one(&format!("s [type=sum values=<[{}]>]", list.join(", "))).unwrap();
+        let exact = values.iter().fold(
+            Rat { num: BigInt::from(0), den: BigInt::from(1) },
+            |acc, d| acc.add(&Rat::of(d)),
+        );
+        let Value::Decimal(got) = got else {
+            return Err(TestCaseError::fail("not a decimal"));
+        };
+        prop_assert!(exact.eq_decimal(&got));
+    }
+
+    #[test]
+    fn mean_rounds_the_exact_average(
+        items in items(),
+        allowed in proptest::option::of(0usize..4),
+        precision in proptest::option::of(0i64..24),
+    ) {
+        let mut attrs = "type=mean".to_owned();
+        if let Some(a) = allowed {
+            attrs.push_str(&format!(" allowedFaults={a}"));
+        }
+        if let Some(p) = precision {
+            attrs.push_str(&format!(" precision={p}"));
+        }
+        let got = run_one(&fan_in(&items, &attrs));
+        if must_fail(&items, allowed) {
+            prop_assert!(got.is_err(), "{got:?}");
+        } else {
+            let ok: Vec<&BigDecimal> = items.iter().flatten().collect();
+            let exact = ok
+                .iter()
+                .fold(Rat { num: BigInt::from(0), den: BigInt::from(1) }, |acc, d| acc.add(&Rat::of(d)))
+                .div_int(ok.len());
+            let Value::Decimal(got) = got.unwrap() else {
+                return Err(TestCaseError::fail("not a decimal"));
+            };
+            // The established default precision is 16 places.
+            assert_rounded(&got, &exact, precision.unwrap_or(16))?;
+        }
+    }
+
+    #[test]
+    fn median_is_the_exact_middle(items in items(), allowed in proptest::option::of(0usize..4)) {
+        let attrs = match allowed {
+            Some(a) => format!("type=median allowedFaults={a}"),
+            None => "type=median".to_owned(),
+        };
+        let got = run_one(&fan_in(&items, &attrs));
+        if must_fail(&items, allowed) {
+            prop_assert!(got.is_err(), "{got:?}");
+        } else {
+            let mut ok: Vec<Rat> = items.iter().flatten().map(Rat::of).collect();
+            ok.sort_by(|a, b| (&a.num * &b.den).cmp(&(&b.num * &a.den)));
+            let n = ok.len();
+            let exact = if n % 2 == 1 {
+                ok[n / 2].clone()
+            } else {
+                ok[n / 2 - 1].add(&ok[n / 2]).div_int(2)
+            };
+            let Value::Decimal(got) = got.unwrap() else {
+                return Err(TestCaseError::fail("not a decimal"));
+            };
+            prop_assert!(exact.eq_decimal(&got), "median {got} != {}/{}", exact.num, exact.den);
+        }
+    }
+
+    #[test]
+    fn mode_with_allowed_faults(
+        // Few distinct values, so ties and repeats are common.
+        items in proptest::collection::vec(proptest::option::weighted(0.75, 0u8..4), 1..8),
+        allowed in proptest::option::of(0usize..4),
+    ) {
+        let as_decimals: Vec<Option<BigDecimal>> =
+            items.iter().map(|i| i.map(BigDecimal::from)).collect();
+        let attrs = match allowed {
+            Some(a) => format!("type=mode allowedFaults={a}"),
+            None => "type=mode".to_owned(),
+        };
+        let got = run_one(&fan_in(&as_decimals, &attrs));
+        if must_fail(&as_decimals, allowed) {
+            prop_assert!(got.is_err(), "{got:?}");
+        } else {
+            // Reference: counts in first-seen order; every value with the top count.
+            let mut counts: Vec<(u8, u64)> = Vec::new();
+            for v in items.iter().flatten() {
+                match counts.iter_mut().find(|(k, _)| k == v) {
+                    Some((_, c)) => *c += 1,
+                    None => counts.push((*v, 1)),
+                }
+            }
+            let top = counts.iter().map(|(_, c)| *c).max().unwrap_or(0);
+            let results: Vec<Value> = counts
+                .iter()
+                .filter(|(_, c)| *c == top)
+                .map(|(k, _)| Value::Decimal(BigDecimal::from(*k)))
+                .collect();
+            let expected = Value::map([
+                ("results", Value::List(results)),
+                ("occurrences", Value::from(top)),
+            ]);
+            prop_assert_eq!(got.unwrap().to_json(), expected.to_json());
+        }
     }
 }

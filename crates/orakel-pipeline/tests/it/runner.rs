@@ -18,6 +18,7 @@ async fn run_with(cfg: RunnerConfig, dot: &str, job_run: Value) -> RunOutcome {
                 job_spec_vars: Value::map([("name", Value::from("job"))]),
                 job_run_vars: job_run,
                 max_task_duration: None,
+                ..Default::default()
             },
         )
         .await

@@ -1,3 +1,4 @@
+use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use orakel_devnet::spec::{Fulfil, median_price_job};
@@ -68,6 +69,83 @@ async fn request_is_fulfilled_with_the_sources_median_and_recorded() {
         b["requests"][0]["state"] == "fulfilled"
     })
     .await;
+    net.devnet.shutdown().await;
+}
+
+/// The demo's job: five sources over `http` and a sixth through the sample adapter's bridge,
+/// registered with the schemas the adapter publishes. The answer is the median of all six.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_answered_with_the_sample_adapter_in_the_median() {
+    let net = harness::start_with_adapter(1).await;
+    let adapter = net.adapter.as_ref().expect("the devnet runs the adapter");
+    let (status, bridge) = net
+        .api(
+            &net.nodes[0],
+            reqwest::Method::GET,
+            &format!("/v2/bridge_types/{}", orakel_devnet::ADAPTER_BRIDGE),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{bridge}");
+    assert_eq!(
+        bridge["bridge"]["url"],
+        format!("{}/", adapter.handle.url())
+    );
+    assert_eq!(bridge["bridge"]["input_schema"], adapter.schemas["input"]);
+    assert_eq!(bridge["bridge"]["output_schema"], adapter.schemas["output"]);
+
+    let from = net.block_number().await.unwrap();
+    let asked = SystemTime::now();
+    let req = net
+        .request_price(0, "LINK-USD", TIMES, PAYMENT)
+        .await
+        .unwrap();
+    let f = harness::fulfilled(&net, req.request_id, from).await;
+    let expected = harness::expected_answers(&net, "LINK-USD", asked);
+    assert!(
+        expected.contains(&f.value),
+        "answer {} not among the six sources' medians {expected:?}",
+        f.value
+    );
+
+    // The adapter answered source 5's price, and it was an input of the median.
+    let runs = harness::api_until(&net, 0, "/v2/runs", Duration::from_secs(10), |b| {
+        b["runs"][0]["state"] == "completed"
+    })
+    .await;
+    let run_id = runs["runs"][0]["id"].as_i64().unwrap();
+    let (_, run) = net
+        .api(
+            &net.nodes[0],
+            reqwest::Method::GET,
+            &format!("/v2/runs/{run_id}"),
+            None,
+        )
+        .await
+        .unwrap();
+    let tasks = run["run"]["tasks"].as_array().unwrap();
+    let task = |id: &str| {
+        tasks
+            .iter()
+            .find(|t| t["dot_id"] == id)
+            .unwrap_or_else(|| panic!("no task {id} in {run}"))
+    };
+    assert!(task("ask_adapter")["error"].is_null(), "{run}");
+    // Stored outputs hold numbers as exact decimal strings.
+    let answer = &task("ask_adapter")["output"]["data"];
+    assert_eq!(answer["source"], "5", "{run}");
+    let tick: u64 = answer["tick"].as_str().unwrap().parse().unwrap();
+    let price = task("parse_adapter")["output"].as_str().unwrap();
+    assert_eq!(
+        bigdecimal::BigDecimal::from_str(price).unwrap(),
+        net.sim
+            .simulator()
+            .source_price("LINK-USD", 5, tick)
+            .unwrap(),
+        "{run}"
+    );
+    assert!(tasks.iter().all(|t| t["error"].is_null()), "{run}");
     net.devnet.shutdown().await;
 }
 

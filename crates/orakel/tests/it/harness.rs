@@ -28,6 +28,16 @@ impl std::ops::DerefMut for TestNet {
 /// A devnet with `nodes` nodes; `url_jobs` gives each the classic single-URL job instead of
 /// the median job. Sources never fail unless a test asks a fault route.
 pub async fn start(nodes: usize, url_jobs: bool) -> TestNet {
+    start_with(nodes, url_jobs, false).await
+}
+
+/// As [`start`] with median jobs that also ask one more source through the sample adapter,
+/// registered on every node as a bridge with its schemas (what `make demo` runs).
+pub async fn start_with_adapter(nodes: usize) -> TestNet {
+    start_with(nodes, false, true).await
+}
+
+async fn start_with(nodes: usize, url_jobs: bool, adapter: bool) -> TestNet {
     assert!(
         orakel_contracts::anvil::locate().is_some(),
         "anvil not found: run `make setup` (or set ORAKEL_ANVIL)"
@@ -40,6 +50,8 @@ pub async fn start(nodes: usize, url_jobs: bool) -> TestNet {
     );
     cfg.sim = cfg.sim.without_faults();
     cfg.single_source_job = url_jobs;
+    cfg.adapter_source = adapter;
+    cfg.sim.sources_per_pair = cfg.sources_per_job + usize::from(adapter);
     cfg.poll_interval = Duration::from_millis(100);
     let devnet = Devnet::start(cfg, |_| {}).await.expect("devnet starts");
     TestNet { devnet, _dir: dir }

@@ -6,8 +6,13 @@
 
 mod harness;
 
+mod adapters;
+mod async_request;
+mod bridges;
 mod cancel;
+mod cron;
 mod direct_request;
 mod faults;
 mod restart;
 mod specs;
+mod webhook;
