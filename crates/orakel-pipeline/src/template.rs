@@ -318,11 +318,6 @@ impl StrTemplate {
             _ => None,
         }
     }
-
-    /// Whether the template contains any variable.
-    pub(crate) fn has_vars(&self) -> bool {
-        !matches!(self, StrTemplate::Literal(_))
-    }
 }
 
 impl JsonTpl {

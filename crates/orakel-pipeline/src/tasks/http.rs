@@ -4,17 +4,19 @@
 //! `application/json` body; variables become values), `headers` (JSON list of alternating
 //! names and values, e.g. `["X-Key", "abc"]`), `allowUnrestrictedNetworkAccess`.
 //!
-//! Network restriction (SSRF): as in the established format, a URL written literally in the
-//! spec may reach any address, while a URL built from variables (e.g. taken from an
-//! on-chain request) may not reach loopback, private, link-local, CGNAT or other
-//! non-public addresses — unless the task sets `allowUnrestrictedNetworkAccess="true"` or
-//! the runner config sets `allow_private_http`. The check covers literal IPs, every DNS
-//! answer (only allowed addresses are dialled) and redirects.
+//! Network restriction (SSRF): no `http` task reaches loopback, private, link-local, CGNAT or
+//! other non-public addresses — whether its URL is written literally or built from variables
+//! (e.g. taken from an on-chain request) — unless the task sets
+//! `allowUnrestrictedNetworkAccess="true"` or the runner config sets `allow_private_http`.
+//! (The established node trusts every literal URL; a spec copied from elsewhere should not
+//! open the operator's internal network by default.) The check covers literal IPs, every
+//! DNS answer (only allowed addresses are dialled) and redirects. External adapters on
+//! private addresses are reached through `bridge` tasks, whose URLs the operator registers.
 //!
 //! A status >= 400 is an error naming the status. Bodies larger than the runner's
 //! `max_response_bytes` are an error.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use reqwest::Method;
 
@@ -120,13 +122,26 @@ pub(crate) fn is_restricted_ip(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_restricted_v4(v4);
             }
-            let seg0 = v6.segments().first().copied().unwrap_or(0);
+            let seg = v6.segments();
+            let embedded_v4 = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                is_restricted_v4(Ipv4Addr::new(a, b, c, d))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local
-                || (seg0 & 0xffc0) == 0xfe80 // link local
-                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0)
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link local
+                || (seg[0] & 0xffc0) == 0xfec0 // site local (deprecated)
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                || (seg[0] == 0x0064 && seg[1] == 0xff9b && seg[2] == 0x0001) // local-use NAT64
+                // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address that a
+                // gateway dials: judge that address.
+                || (seg[..6] == [0x0064, 0xff9b, 0, 0, 0, 0] && embedded_v4(seg[6], seg[7]))
+                || (seg[0] == 0x2002 && embedded_v4(seg[1], seg[2]))
+                // IPv4-compatible (deprecated) ::a.b.c.d
+                || (seg[..6] == [0; 6] && embedded_v4(seg[6], seg[7]))
         }
     }
 }
@@ -232,8 +247,7 @@ impl Http {
             cx,
         )? {
             Some(v) => named("allowUnrestrictedNetworkAccess", v.as_bool())?,
-            // Established default: literal URLs are trusted, interpolated ones are not.
-            None => !self.url.has_vars(),
+            None => false,
         };
         let restricted = !(allow_attr || cfg.allow_private_http);
         if restricted {
@@ -364,10 +378,24 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:c0a8:0101::1", // 6to4 of 192.168.1.1
+            "2002:7f00:0001::",
+            "::127.0.0.1",
+            "fec0::1",
+            "2001:db8::1",
         ] {
             assert!(is_restricted_ip(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808", // NAT64 of 8.8.8.8
+            "2002:0808:0808::1",
+        ] {
             assert!(!is_restricted_ip(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -672,7 +672,8 @@ async fn run_case(name: &str, spec_text: &str, exp_text: &str) -> Result<Vec<Str
         allow_private_http: runner_cfg
             .get("allowPrivateHttp")
             .and_then(flag)
-            .unwrap_or(false),
+            // The corpus's sources listen on loopback; `ssrf_guard` turns this off.
+            .unwrap_or(true),
         resume_base_url: runner_cfg
             .get("resumeBaseUrl")
             .and_then(text)

@@ -19,7 +19,12 @@ use crate::common::{
 const ORACLE: Address = address!("5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed");
 
 fn runner(sink: Arc<CaptureSink>) -> Runner {
-    Runner::new(RunnerConfig::default(), Some(sink)).unwrap()
+    // The test sources listen on loopback, which a default runner refuses.
+    let cfg = RunnerConfig {
+        allow_private_http: true,
+        ..RunnerConfig::default()
+    };
+    Runner::new(cfg, Some(sink)).unwrap()
 }
 
 #[tokio::test]

@@ -24,8 +24,16 @@ async fn run_with(cfg: RunnerConfig, dot: &str, job_run: Value) -> RunOutcome {
         .await
 }
 
+/// The test servers listen on loopback, which a default runner refuses (SSRF guard).
+fn local() -> RunnerConfig {
+    RunnerConfig {
+        allow_private_http: true,
+        ..RunnerConfig::default()
+    }
+}
+
 async fn run(dot: &str) -> RunOutcome {
-    run_with(RunnerConfig::default(), dot, Value::Null).await
+    run_with(local(), dot, Value::Null).await
 }
 
 fn error_of<'a>(o: &'a RunOutcome, id: &str) -> &'a str {
@@ -158,7 +166,7 @@ async fn http_timeout_is_reported() {
     // The runner's default HTTP timeout applies without a timeout attribute.
     let cfg = RunnerConfig {
         default_http_timeout: Duration::from_secs(2),
-        ..RunnerConfig::default()
+        ..local()
     };
     let o = run_with(
         cfg,
@@ -173,7 +181,7 @@ async fn http_timeout_is_reported() {
 }
 
 #[tokio::test]
-async fn variable_urls_cannot_reach_private_addresses() {
+async fn http_cannot_reach_private_addresses_unless_allowed() {
     let server = serve(vec![Route::ok("/x", r#"{"ok": true}"#)]).await;
     let dot = r#"fetch [type=http url="$(jobRun.url)"]"#;
     for url in [
@@ -188,6 +196,18 @@ async fn variable_urls_cannot_reach_private_addresses() {
             "{url}: {err}"
         );
     }
+    // A URL written literally in the spec is refused too (unlike the established node).
+    let o = run_with(
+        RunnerConfig::default(),
+        &format!(r#"fetch [type=http url="{}/x"]"#, server.base),
+        Value::Null,
+    )
+    .await;
+    assert!(
+        error_of(&o, "fetch").contains("connections to local or private addresses are refused"),
+        "{:?}",
+        o.errors
+    );
     assert!(server.requests.lock().unwrap().is_empty());
 
     // Allowed by the task attribute…
@@ -202,7 +222,7 @@ async fn variable_urls_cannot_reach_private_addresses() {
     // …or by the runner config.
     let cfg = RunnerConfig {
         allow_private_http: true,
-        ..RunnerConfig::default()
+        ..local()
     };
     let o = run_with(cfg, dot, vars).await;
     assert_eq!(o.state, RunState::Completed, "{:?}", o.errors);
@@ -242,7 +262,7 @@ async fn http_sends_body_and_headers_and_limits_responses() {
 
     let cfg = RunnerConfig {
         max_response_bytes: 1000,
-        ..RunnerConfig::default()
+        ..local()
     };
     let o = run_with(
         cfg,
