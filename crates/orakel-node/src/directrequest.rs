@@ -697,15 +697,37 @@ fn run_vars(row: &RequestRow) -> Value {
     let address: Address = row.oracle_address.parse().unwrap_or_default();
     let block_hash: B256 = row.block_hash.parse().unwrap_or_default();
     let tx_hash: B256 = row.tx_hash.parse().unwrap_or_default();
-    let meta = Value::map([(
-        "oracleRequest",
-        Value::map([
-            ("requestId", Value::String(row.request_id.clone())),
-            ("requester", Value::String(row.requester.clone())),
-            ("payment", Value::String(row.payment.clone())),
-            ("cancelExpiration", Value::from(row.cancel_expiration)),
-        ]),
-    )]);
+    // Every field of the event, as text (hex for bytes and addresses, decimal for numbers),
+    // the way adapters of the established node read `meta.oracleRequest`.
+    let mut fields: Vec<(&str, Value)> = vec![
+        ("requestId", Value::String(row.request_id.clone())),
+        ("requester", Value::String(row.requester.clone())),
+        ("payment", Value::String(row.payment.clone())),
+        (
+            "cancelExpiration",
+            Value::String(row.cancel_expiration.to_string()),
+        ),
+    ];
+    let log = alloy::primitives::LogData::new_unchecked(
+        topics.clone(),
+        Bytes::from(row.log_data.clone()),
+    );
+    if let Ok(event) = OracleRequest::decode_log_data(&log) {
+        fields.extend([
+            ("specId", Value::String(format!("{:#x}", event.specId))),
+            (
+                "callbackAddr",
+                Value::String(format!("{:#x}", event.callbackAddr)),
+            ),
+            (
+                "callbackFunctionId",
+                Value::String(format!("{:#x}", event.callbackFunctionId)),
+            ),
+            ("dataVersion", Value::String(event.dataVersion.to_string())),
+            ("data", Value::String(format!("{:#x}", event.data))),
+        ]);
+    }
+    let meta = Value::map([("oracleRequest", Value::map(fields))]);
     orakel_pipeline::direct_request_run_vars(
         Bytes::from(row.log_data.clone()),
         &topics,

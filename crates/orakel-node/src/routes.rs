@@ -125,5 +125,9 @@ pub fn token_routes() -> Router<Arc<NodeShared>> {
 pub fn own_auth_routes() -> Router<Arc<NodeShared>> {
     Router::new()
         .route("/v2/jobs/{id}/runs", post(crate::webhook::run_job))
-        .route("/v2/resume/{run_id}", patch(crate::resume::resume))
+        .route("/v2/resume/{run_id}", patch(crate::resume::resume_run))
+        .route(
+            "/v2/resume/{run_id}/{task}",
+            patch(crate::resume::resume_task),
+        )
 }

@@ -39,7 +39,7 @@ pub(crate) struct TaskNode {
     pub dot_id: String,
     pub type_name: &'static str,
     pub task: Box<dyn Task>,
-    /// Predecessors in edge declaration order.
+    /// Predecessors ordered by their `index`, ties in edge declaration order.
     pub preds: Vec<usize>,
     pub succs: Vec<usize>,
     pub index: i64,
@@ -373,6 +373,14 @@ pub(crate) fn build(src: &str) -> Result<Pipeline, BuildError> {
             min_backoff,
             max_backoff,
         });
+    }
+    // A task's inputs come in the order of its predecessors' `index` attributes (default
+    // 0), ties in edge order — as the established node orders them. `any`, `mode` and every
+    // "defaults to the first input" parameter depend on it.
+    let indexes: Vec<i64> = tasks.iter().map(|t| t.index).collect();
+    for t in &mut tasks {
+        t.preds
+            .sort_by_key(|&p| indexes.get(p).copied().unwrap_or(0));
     }
     let mut terminals: Vec<usize> = (0..count)
         .filter(|&i| succs.get(i).is_some_and(Vec::is_empty))

@@ -86,7 +86,7 @@ pub struct RunnerConfig {
     /// Largest HTTP request body.
     pub max_request_bytes: usize,
     /// Base URL of the node's API as adapters reach it (e.g. `http://10.0.0.5:6688`). An
-    /// async `bridge` task sends `responseURL = <base>/v2/resume/<run id>`; without a base,
+    /// async `bridge` task sends `responseURL = <base>/v2/resume/<run id>/<task id>`; without a base,
     /// async bridge tasks fail.
     pub resume_base_url: Option<String>,
 }

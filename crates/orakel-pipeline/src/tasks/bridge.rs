@@ -8,7 +8,7 @@
 //!
 //! The request body is `requestData`'s keys, plus `id` (the run id, unless `requestData`
 //! sets one), `meta` (when `jobRun.meta` is an object) and, for `async=true`, `responseURL`
-//! (`<resume_base_url>/v2/resume/<run id>`). It is checked against the bridge's input schema
+//! (`<resume_base_url>/v2/resume/<run id>/<task id>`). It is checked against the bridge's input schema
 //! before it is sent and `POST`ed with `Authorization: Bearer <outgoing token>`.
 //!
 //! A response is accepted when [`decode_bridge_response`] accepts it and it satisfies the
@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::http::{display_url, error_chain, header_pairs, read_body};
+use super::http::{client_error, display_url, header_pairs, read_body};
 use super::{Exec, IoOutcome, ParamError, Params, Task, TaskCx, TaskDef, TaskEnv, eval_opt, named};
 use crate::bridge::{BridgeDef, BridgeReply, decode_bridge_response};
 use crate::spec::parse_duration;
@@ -167,14 +167,15 @@ impl Bridge {
                         .to_owned(),
                 );
             };
-            body.insert(
-                "responseURL".to_owned(),
-                Value::String(format!(
-                    "{}/v2/resume/{}",
-                    base.trim_end_matches('/'),
-                    env.run_id
-                )),
-            );
+            // One URL per waiting task (like the established node's per-task-run URL), so an
+            // answer can never land on another task of the same run.
+            let mut url = url::Url::parse(base)
+                .map_err(|e| format!("the node's resume URL {base:?} is not a URL: {e}"))?;
+            url.path_segments_mut()
+                .map_err(|()| format!("the node's resume URL {base:?} cannot take a path"))?
+                .pop_if_empty()
+                .extend(["v2", "resume", env.run_id, env.dot_id]);
+            body.insert("responseURL".to_owned(), Value::String(url.to_string()));
         }
         let body = Value::Map(body);
         def.check_input(&body)
@@ -283,7 +284,7 @@ impl Call {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("POST {shown} failed: {}", error_chain(&e)))?;
+            .map_err(|e| format!("POST {shown} failed: {}", client_error(e)))?;
         let status = resp.status().as_u16();
         let pending = resp
             .headers()

@@ -178,6 +178,13 @@ pub(crate) fn display_url(url: &url::Url) -> String {
     shown.to_string()
 }
 
+/// The cause chain of a client error, without the URL reqwest appends to it: the URL may
+/// carry an API key in its query, and task errors are stored, logged and shown by the API.
+/// Callers name the target themselves with [`display_url`].
+pub(crate) fn client_error(e: reqwest::Error) -> String {
+    error_chain(&e.without_url())
+}
+
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
@@ -302,7 +309,7 @@ async fn fetch(env: TaskEnv<'_>, p: Prepared) -> Result<Value, String> {
         req = req.body(body);
     }
     let mut resp = req.send().await.map_err(|e| {
-        let chain = error_chain(&e);
+        let chain = client_error(e);
         if chain.contains(crate::runner::RESTRICTED_MARKER) {
             restricted_message(&shown)
         } else {
@@ -347,7 +354,7 @@ pub(crate) async fn read_body(
     while let Some(chunk) = resp.chunk().await.map_err(|e| {
         format!(
             "reading the response from {shown} failed: {}",
-            error_chain(&e)
+            client_error(e)
         )
     })? {
         if body.len() + chunk.len() > limit {

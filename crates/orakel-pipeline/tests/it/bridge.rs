@@ -338,7 +338,7 @@ async fn async_bridge_suspends_and_resumes_without_rerunning_finished_tasks() {
     }
     assert_eq!(
         slow.last().1["responseURL"],
-        "http://node.example:6688/v2/resume/run-7"
+        "http://node.example:6688/v2/resume/run-7/slow"
     );
     assert_eq!(quick.count(), 1);
     assert_eq!(slow.count(), 1);

@@ -17,6 +17,7 @@
 //!   "oracleRequest": {"cbor": [["key", "text" | 123 | ["a", "b"]], …]},  (jobRun of an OracleRequest log)
 //!   "priorResults": {"task": {"output": …} | {"error": "…"}},
 //!   "expect": {
+//!     "maxRunMs": 1000,                 (the run must finish within this many milliseconds)
 //!     "state": "Completed" | "Errored" | "Suspended",
 //!     "outputs": [value | null, …],
 //!     "errors": ["fragment", …],        (one fragment per root-cause error, in order)
@@ -41,7 +42,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use axum::body::Body;
@@ -754,10 +755,19 @@ async fn run_case(name: &str, spec_text: &str, exp_text: &str) -> Result<Vec<Str
         max_task_duration: spec.max_task_duration,
         prior_results,
     };
+    let started = Instant::now();
     let outcome = runner.execute(&spec.pipeline, ctx).await;
+    let took = started.elapsed();
 
     let expect = exp.get("expect").ok_or("expect is required")?;
     let mut problems = Vec::new();
+    if let Some(ms) = opt_u64(expect, "maxRunMs") {
+        check(
+            took <= Duration::from_millis(ms),
+            || format!("the run took {took:?}, want at most {ms}ms"),
+            &mut problems,
+        );
+    }
     compare_outcome(expect, &outcome, &mut problems)?;
     compare_txs(expect, &sink.txs.lock().unwrap(), &mut problems)?;
     compare_calls(expect, &chain.calls.lock().unwrap(), &mut problems);

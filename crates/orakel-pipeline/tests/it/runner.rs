@@ -387,3 +387,39 @@ async fn ethtx_without_sink_fails_cleanly() {
         r#"task "tx" (ethtx): no transaction sink is configured on this runner"#
     );
 }
+
+#[tokio::test]
+async fn failed_requests_never_show_the_query_of_their_url() {
+    // Port 1 refuses connections; the key in the query must not reach the stored error.
+    let o = run(r#"fetch [type=http url="http://127.0.0.1:1/price?apikey=SECRET123&x=1"]"#).await;
+    let err = error_of(&o, "fetch");
+    assert!(err.contains("http://127.0.0.1:1/price"), "{err}");
+    assert!(!err.contains("SECRET123"), "{err}");
+    assert!(!err.contains("apikey"), "{err}");
+}
+
+#[tokio::test]
+async fn inputs_follow_the_index_of_their_tasks_not_the_edge_order() {
+    // `any` takes its first successful input: the one with the lowest index, although its
+    // edge comes last.
+    let o = run(r#"
+        a [type=memo value="from a" index=2]
+        b [type=memo value="from b" index=1]
+        c [type=memo value="from c"]
+        pick [type=any]
+        a -> pick
+        b -> pick
+        c -> pick
+        "#)
+    .await;
+    assert_eq!(output_of(&o, "pick"), &Value::from("from c"));
+    let o = run(r#"
+        a [type=memo value="from a" index=2]
+        b [type=memo value="from b" index=1]
+        pick [type=any]
+        a -> pick
+        b -> pick
+        "#)
+    .await;
+    assert_eq!(output_of(&o, "pick"), &Value::from("from b"));
+}

@@ -224,7 +224,7 @@ async fn suspended_request() -> Suspended {
     let response_url = body["responseURL"].as_str().unwrap().to_string();
     assert_eq!(
         response_url,
-        format!("{}/v2/resume/{run_id}", net.nodes[0].process.api_url)
+        format!("{}/v2/resume/{run_id}/ask", net.nodes[0].process.api_url)
     );
     let run = get(&net.nodes[0], &net, &format!("/v2/runs/{run_id}")).await;
     assert!(

@@ -570,10 +570,11 @@ async fn async_bridge_is_resumed_only_with_its_own_token() {
         .map(|r| r.body["responseURL"].as_str().unwrap().to_string())
         .collect();
     for run in &runs {
-        let expected = format!("{}/v2/resume/{run}", net.nodes[0].process.api_url);
+        let expected = format!("{}/v2/resume/{run}/ask", net.nodes[0].process.api_url);
         assert!(urls.contains(&expected), "{urls:?} lacks {expected}");
     }
     let (run, second) = (runs[0], runs[1]);
+    // The bare run path answers the run's first waiting task of the caller's bridge.
     let path = format!("/v2/resume/{run}");
     let patch = reqwest::Method::PATCH;
     let value = json!({"value": {"data": {"price": "64000.5"}}});
