@@ -285,7 +285,7 @@ pub(crate) async fn create(
         })
         .await?;
     shared.bridges.insert(def);
-    tracing::info!(bridge = %row.name, url = %row.url, "bridge created");
+    tracing::info!(bridge = %row.name, url = %orakel_chain::redact_rpc_url(&row.url), "bridge created");
     Ok((
         StatusCode::CREATED,
         Json(json!({

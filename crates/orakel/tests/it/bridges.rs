@@ -654,3 +654,94 @@ async fn async_bridge_is_resumed_only_with_its_own_token() {
     );
     net.devnet.shutdown().await;
 }
+
+/// Two async tasks of one run wait on the same bridge. Each gets its own `responseURL`, so
+/// answering them in the reverse order still puts every answer on its own task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_waiting_tasks_on_one_bridge_keep_their_own_answers() {
+    let net = harness::start(1, false).await;
+    let slow = Adapter::start(json!({"pending": true})).await;
+    let post = reqwest::Method::POST;
+    let (_, created) = op(
+        &net,
+        post.clone(),
+        "/v2/bridge_types",
+        Some(json!({"name": "slow", "url": slow.url})),
+    )
+    .await;
+    let token = created["incomingToken"].as_str().unwrap().to_string();
+    let spec = r#"type = "webhook"
+schemaVersion = 1
+name = "two waits"
+observationSource = """
+    eth [type="bridge" name="slow" async="true" requestData=<{"pair": "ETH-USD"}> index=0]
+    btc [type="bridge" name="slow" async="true" requestData=<{"pair": "BTC-USD"}> index=1]
+    eth_price [type="jsonparse" path="price" data="$(eth)" index=0]
+    btc_price [type="jsonparse" path="price" data="$(btc)" index=1]
+    eth -> eth_price
+    btc -> btc_price
+"""
+"#;
+    let job = create_job(&net, spec).await;
+    let api_token = net.api_token(&net.nodes[0]);
+    let (status, started) = call(
+        &net.nodes[0],
+        post,
+        &format!("/v2/jobs/{job}/runs"),
+        Some(json!({})),
+        Some(&api_token),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let run = started["run"]["id"].as_i64().unwrap();
+    harness::api_until(
+        &net,
+        0,
+        "/v2/suspended_runs",
+        Duration::from_secs(15),
+        |b| {
+            b["runs"]
+                .as_array()
+                .is_some_and(|r| r.len() == 1 && r[0]["tasks"].as_array().map(Vec::len) == Some(2))
+        },
+    )
+    .await;
+    let url_of = |pair: &str| {
+        slow.requests()
+            .iter()
+            .find(|r| r.body["pair"] == pair)
+            .map(|r| r.body["responseURL"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no request for {pair}"))
+    };
+    let (eth_url, btc_url) = (url_of("ETH-USD"), url_of("BTC-USD"));
+    assert!(
+        eth_url.ends_with(&format!("/v2/resume/{run}/eth")),
+        "{eth_url}"
+    );
+    assert!(
+        btc_url.ends_with(&format!("/v2/resume/{run}/btc")),
+        "{btc_url}"
+    );
+
+    // The BTC answer first, through its own URL.
+    let client = reqwest::Client::new();
+    for (url, price) in [(&btc_url, "97000.25"), (&eth_url, "3100.5")] {
+        let resp = client
+            .patch(url.as_str())
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            // Adapters send their whole response shape; extra fields are ignored.
+            .body(format!(
+                r#"{{"value": {{"price": {price}}}, "statusCode": 200, "jobRunID": "{run}"}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert_eq!(status, 200, "{}", resp.text().await.unwrap());
+    }
+    let done = finished_run(&net, run).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["outputs"], json!(["3100.5", "97000.25"]), "{done}");
+    net.devnet.shutdown().await;
+}
