@@ -279,17 +279,9 @@ impl TxManager {
         cancel: CancellationToken,
     ) {
         loop {
-            let first = tokio::select! {
-                () = cancel.cancelled() => return,
-                item = rx.recv() => match item { Some(i) => i, None => return },
+            let Some(batch) = next_batch(&mut rx, &cancel).await else {
+                return;
             };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
-                }
-            }
             let (max_fee, tip) = self.current_fees().await;
             for c in &batch {
                 metrics::histogram!("orakel_txm_create_wait_seconds")
@@ -519,17 +511,9 @@ impl TxManager {
     ) {
         let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
         loop {
-            let first = tokio::select! {
-                () = cancel.cancelled() => return,
-                item = rx.recv() => match item { Some(i) => i, None => return },
+            let Some(batch) = next_batch(&mut rx, &cancel).await else {
+                return;
             };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
-                }
-            }
             // Batches go out in order without waiting for the previous answer (anvil, for one,
             // mines inside eth_sendRawTransaction); a few may be in flight at once.
             let Ok(permit) = in_flight.clone().acquire_owned().await else {
@@ -775,6 +759,26 @@ impl TxManager {
         self.sign_store_send(row, fee, tip).await?;
         Ok(())
     }
+}
+
+/// Waits for the next item, then takes whatever else is already waiting (up to
+/// [`MAX_BATCH`]). `None` when cancelled or when every sender is gone.
+async fn next_batch<T>(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<T>,
+    cancel: &CancellationToken,
+) -> Option<Vec<T>> {
+    let first = tokio::select! {
+        () = cancel.cancelled() => return None,
+        item = rx.recv() => item?,
+    };
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }
 
 /// Records broadcast outcomes, gathered for a moment so that they cost few commits on the
