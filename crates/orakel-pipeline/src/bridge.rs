@@ -37,9 +37,11 @@ pub struct BridgeParams {
     pub url: String,
     /// Sent to the adapter as `Authorization: Bearer <token>` (omitted when empty).
     pub outgoing_token: String,
-    /// Extra confirmations a job using this bridge waits for.
+    /// Confirmations the operator recorded for this bridge. Informational: stored and shown,
+    /// not enforced by job runs (as in the established node's v2 pipelines).
     pub confirmations: u64,
-    /// Minimum payment (LINK juels) a request must carry to use this bridge.
+    /// Minimum payment (LINK juels) the operator recorded for this bridge. Informational:
+    /// stored and shown, not checked against a request's payment by job runs.
     pub minimum_contract_payment: U256,
     /// JSON Schema the request body must satisfy before it is sent.
     pub input_schema: Option<serde_json::Value>,
