@@ -13,60 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::NodeShared;
-
-/// An API error: status and a JSON body naming what was wrong.
-pub struct ApiError {
-    status: StatusCode,
-    body: serde_json::Value,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: json!({ "error": message.into() }),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
-}
-
-impl From<crate::Error> for ApiError {
-    fn from(e: crate::Error) -> Self {
-        match e {
-            crate::Error::Spec(spec) => Self {
-                status: StatusCode::BAD_REQUEST,
-                body: json!({
-                    "error": spec.to_string(),
-                    "line": spec.line,
-                    "column": spec.column,
-                    "field": spec.field,
-                    "message": spec.message,
-                }),
-            },
-            crate::Error::Unsupported(m) => Self::new(StatusCode::BAD_REQUEST, m),
-            crate::Error::Store(orakel_store::Error::Conflict(m)) => {
-                Self::new(StatusCode::CONFLICT, m)
-            }
-            other => {
-                tracing::error!(error = %other, "api request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
-            }
-        }
-    }
-}
-
-impl From<orakel_store::Error> for ApiError {
-    fn from(e: orakel_store::Error) -> Self {
-        crate::Error::from(e).into()
-    }
-}
-
-type ApiResult<T> = Result<T, ApiError>;
+use crate::routes::{HttpError, HttpResult};
 
 /// Builds the router.
 pub fn router(shared: Arc<NodeShared>) -> Router {
@@ -106,7 +53,7 @@ async fn auth(
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         next.run(req).await
     } else {
-        ApiError::new(
+        HttpError::new(
             StatusCode::UNAUTHORIZED,
             "missing or wrong API token (Authorization: Bearer …)",
         )
@@ -146,7 +93,7 @@ async fn metrics(State(shared): State<Arc<NodeShared>>) -> Response {
             handle.render(),
         )
             .into_response(),
-        None => ApiError::new(
+        None => HttpError::new(
             StatusCode::NOT_FOUND,
             "metrics are served by another node in this process",
         )
@@ -154,7 +101,7 @@ async fn metrics(State(shared): State<Arc<NodeShared>>) -> Response {
     }
 }
 
-async fn list_jobs(State(shared): State<Arc<NodeShared>>) -> ApiResult<Json<serde_json::Value>> {
+async fn list_jobs(State(shared): State<Arc<NodeShared>>) -> HttpResult<Json<serde_json::Value>> {
     let jobs = shared.store.list_jobs().await?;
     Ok(Json(json!({ "jobs": jobs })))
 }
@@ -170,14 +117,14 @@ async fn create_job(
     State(shared): State<Arc<NodeShared>>,
     headers: HeaderMap,
     body: String,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> HttpResult<(StatusCode, Json<serde_json::Value>)> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let (toml_text, origin) = if is_json {
         let parsed: CreateJobJson = serde_json::from_str(&body).map_err(|e| {
-            ApiError::new(
+            HttpError::new(
                 StatusCode::BAD_REQUEST,
                 format!("body: expected {{\"toml\": \"...\"}}: {e}"),
             )
@@ -204,10 +151,10 @@ async fn create_job(
 async fn show_job(
     State(shared): State<Arc<NodeShared>>,
     Path(id): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<serde_json::Value>> {
     match shared.store.job(id).await? {
         Some(job) => Ok(Json(json!({ "job": job }))),
-        None => Err(ApiError::new(
+        None => Err(HttpError::new(
             StatusCode::NOT_FOUND,
             format!("no job with id {id}"),
         )),
@@ -217,13 +164,13 @@ async fn show_job(
 async fn delete_job(
     State(shared): State<Arc<NodeShared>>,
     Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+) -> HttpResult<StatusCode> {
     if shared.store.delete_job(id).await? {
         shared.registry.remove(id);
         tracing::info!(job = id, "job deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(
+        Err(HttpError::new(
             StatusCode::NOT_FOUND,
             format!("no job with id {id}"),
         ))
@@ -241,7 +188,7 @@ struct ListQuery {
 async fn list_runs(
     State(shared): State<Arc<NodeShared>>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<serde_json::Value>> {
     let runs = shared
         .store
         .list_runs(q.job_id, q.limit.unwrap_or(50).min(1000))
@@ -252,10 +199,10 @@ async fn list_runs(
 async fn show_run(
     State(shared): State<Arc<NodeShared>>,
     Path(id): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<serde_json::Value>> {
     match shared.store.run(id).await? {
         Some(run) => Ok(Json(json!({ "run": run }))),
-        None => Err(ApiError::new(
+        None => Err(HttpError::new(
             StatusCode::NOT_FOUND,
             format!("no run with id {id}"),
         )),
@@ -265,7 +212,7 @@ async fn show_run(
 async fn list_requests(
     State(shared): State<Arc<NodeShared>>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<serde_json::Value>> {
     let requests = shared
         .store
         .list_requests(q.limit.unwrap_or(50).min(10_000))
@@ -276,7 +223,7 @@ async fn list_requests(
 async fn list_txs(
     State(shared): State<Arc<NodeShared>>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<serde_json::Value>> {
     let txs = shared
         .store
         .list_eth_txs(q.limit.unwrap_or(50).min(10_000))

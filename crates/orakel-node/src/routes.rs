@@ -1,5 +1,5 @@
 //! The API routes of bridges, external initiators, webhook runs and resumes, and the error
-//! type their handlers share. `api::router` mounts [`token_routes`] behind the API token and
+//! type every API handler (these and `api`'s) shares. `api::router` mounts [`token_routes`] behind the API token and
 //! [`own_auth_routes`] outside it: those authenticate each call themselves (bridge tokens,
 //! external-initiator credentials, or the API token).
 
@@ -94,7 +94,7 @@ impl From<orakel_store::Error> for HttpError {
     }
 }
 
-/// Result of the handlers in this family.
+/// Result of the API handlers.
 pub(crate) type HttpResult<T> = Result<T, HttpError>;
 
 /// Routes that need the node's API token (checked by `api::router`'s middleware).

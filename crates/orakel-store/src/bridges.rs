@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::is_unique_violation;
-use crate::{Error, Result, Store, now_micros};
+use crate::{Error, Result, Store, json_column, now_micros};
 
 /// A bridge to insert. The caller validates the name, URL and schemas.
 #[derive(Clone)]
@@ -95,22 +95,6 @@ pub struct BridgeUpdate {
 const BRIDGE_COLUMNS: &str = "id, name, url, confirmations, minimum_contract_payment, \
      incoming_token_hash, outgoing_token, input_schema, output_schema, created_at, updated_at";
 
-fn json_or_null(
-    row: &sqlx::sqlite::SqliteRow,
-    col: &'static str,
-    id: i64,
-) -> Result<Option<serde_json::Value>> {
-    let text: Option<String> = row.try_get(col)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| Error::Corrupt {
-            what: col,
-            id,
-            detail: e.to_string(),
-        })
-    })
-    .transpose()
-}
-
 fn bridge_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<BridgeRow> {
     let id: i64 = row.try_get("id")?;
     let confirmations: i64 = row.try_get("confirmations")?;
@@ -126,8 +110,8 @@ fn bridge_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<BridgeRow> {
         minimum_contract_payment: row.try_get("minimum_contract_payment")?,
         incoming_token_hash: row.try_get("incoming_token_hash")?,
         outgoing_token: row.try_get("outgoing_token")?,
-        input_schema: json_or_null(row, "input_schema", id)?,
-        output_schema: json_or_null(row, "output_schema", id)?,
+        input_schema: json_column(row, "input_schema", id)?,
+        output_schema: json_column(row, "output_schema", id)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })

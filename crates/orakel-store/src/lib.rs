@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::Notify;
 
 pub use bridges::{BridgeRow, BridgeUpdate, NewBridge};
@@ -228,6 +228,24 @@ pub fn now_micros() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// Reads the nullable JSON text column `col` of row `id`: `None` for SQL NULL, otherwise the
+/// parsed value, or [`Error::Corrupt`] naming the column when the text is not JSON.
+pub(crate) fn json_column(
+    row: &sqlx::sqlite::SqliteRow,
+    col: &'static str,
+    id: i64,
+) -> Result<Option<serde_json::Value>> {
+    let text: Option<String> = row.try_get(col)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| Error::Corrupt {
+            what: col,
+            id,
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
 }
 
 /// Hides passwords in a database URL before it is logged or shown.

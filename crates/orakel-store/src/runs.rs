@@ -2,7 +2,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::is_unique_violation;
-use crate::{Error, Result, Store, now_micros};
+use crate::{Error, Result, Store, json_column, now_micros};
 
 /// Outcome of a job run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -125,20 +125,28 @@ pub struct RunRow {
 const RUN_COLUMNS: &str =
     "id, job_id, request_id, state, inputs, outputs, errors, created_at, finished_at";
 
-fn json_column(
-    row: &sqlx::sqlite::SqliteRow,
-    col: &'static str,
-    id: i64,
-) -> Result<Option<serde_json::Value>> {
-    let text: Option<String> = row.try_get(col)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| Error::Corrupt {
-            what: col,
-            id,
-            detail: e.to_string(),
-        })
-    })
-    .transpose()
+/// Inserts task results given as `(run id, task)` pairs, in statements small enough for
+/// SQLite's limit of 32766 bound values (7 per row).
+pub(crate) async fn insert_task_runs(
+    conn: &mut sqlx::SqliteConnection,
+    tasks: &[(i64, &NewTaskRun)],
+) -> Result<()> {
+    for chunk in tasks.chunks(4000) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) ",
+        );
+        insert.push_values(chunk, |mut b, (run_id, t)| {
+            b.push_bind(*run_id)
+                .push_bind(t.dot_id.clone())
+                .push_bind(t.task_type.clone())
+                .push_bind(t.output.as_ref().map(|v| v.to_string()))
+                .push_bind(t.error.clone())
+                .push_bind(t.started_at)
+                .push_bind(t.elapsed_us);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRow> {
@@ -291,22 +299,7 @@ impl Store {
             .iter()
             .flat_map(|r| r.tasks.iter().map(move |t| (r.run_id, t)))
             .collect();
-        // SQLite allows 32766 bound values; 7 per task row.
-        for chunk in tasks.chunks(4000) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) ",
-            );
-            insert.push_values(chunk, |mut b, (run_id, t)| {
-                b.push_bind(*run_id)
-                    .push_bind(t.dot_id.clone())
-                    .push_bind(t.task_type.clone())
-                    .push_bind(t.output.as_ref().map(|v| v.to_string()))
-                    .push_bind(t.error.clone())
-                    .push_bind(t.started_at)
-                    .push_bind(t.elapsed_us);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        insert_task_runs(&mut tx, &tasks).await?;
         for chunk in runs.chunks(4000) {
             let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "UPDATE job_runs SET state = v.column2, outputs = v.column3, errors = v.column4, \

@@ -10,8 +10,8 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::runs::NewTaskRun;
-use crate::{Error, Result, Store, now_micros};
+use crate::runs::{NewTaskRun, insert_task_runs};
+use crate::{Result, Store, json_column, now_micros};
 
 /// A task that waits for its adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,22 +90,6 @@ pub struct InterruptedRun {
     pub inputs: serde_json::Value,
 }
 
-fn json_col(
-    row: &sqlx::sqlite::SqliteRow,
-    col: &'static str,
-    id: i64,
-) -> Result<Option<serde_json::Value>> {
-    let text: Option<String> = row.try_get(col)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| Error::Corrupt {
-            what: col,
-            id,
-            detail: e.to_string(),
-        })
-    })
-    .transpose()
-}
-
 /// Reads the suspensions of running runs (all, or one run's) with their tasks.
 async fn load_suspensions<'c, E>(exec: E, run_id: Option<i64>) -> Result<Vec<SuspensionRow>>
 where
@@ -128,7 +112,7 @@ where
         let task = SuspendedTask {
             dot_id: row.try_get("dot_id")?,
             bridge_name: row.try_get("bridge_name")?,
-            answer: json_col(row, "answer", id)?,
+            answer: json_column(row, "answer", id)?,
             answered_at: row.try_get("answered_at")?,
         };
         match out.last_mut() {
@@ -136,7 +120,7 @@ where
             _ => out.push(SuspensionRow {
                 run_id: id,
                 job_id: row.try_get("job_id")?,
-                results: json_col(row, "results", id)?.unwrap_or(serde_json::Value::Null),
+                results: json_column(row, "results", id)?.unwrap_or(serde_json::Value::Null),
                 suspended_at: row.try_get("suspended_at")?,
                 tasks: vec![task],
             }),
@@ -160,21 +144,8 @@ impl Store {
             .bind(run_id)
             .execute(&mut *tx)
             .await?;
-        if !tasks.is_empty() {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) ",
-            );
-            insert.push_values(tasks, |mut b, t| {
-                b.push_bind(run_id)
-                    .push_bind(t.dot_id.clone())
-                    .push_bind(t.task_type.clone())
-                    .push_bind(t.output.as_ref().map(|v| v.to_string()))
-                    .push_bind(t.error.clone())
-                    .push_bind(t.started_at)
-                    .push_bind(t.elapsed_us);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        let rows: Vec<(i64, &NewTaskRun)> = tasks.iter().map(|t| (run_id, t)).collect();
+        insert_task_runs(&mut tx, &rows).await?;
         // Replacing cascades to the old waiting tasks.
         sqlx::query("DELETE FROM run_suspensions WHERE run_id = $1")
             .bind(run_id)
@@ -290,7 +261,7 @@ impl Store {
                 Ok(InterruptedRun {
                     id,
                     job_id: row.try_get("job_id")?,
-                    inputs: json_col(row, "inputs", id)?.unwrap_or(serde_json::Value::Null),
+                    inputs: json_column(row, "inputs", id)?.unwrap_or(serde_json::Value::Null),
                 })
             })
             .collect()

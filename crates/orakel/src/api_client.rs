@@ -7,10 +7,24 @@ use serde_json::Value;
 
 use crate::{ApiArgs, JobsCommand, RunsCommand};
 
+/// A request body with the headers that describe it.
+pub(crate) enum Body<'a> {
+    /// A TOML job spec and where it was read from (sent as `x-orakel-spec-origin`).
+    Toml {
+        /// The spec.
+        text: String,
+        /// The file it came from.
+        origin: &'a str,
+    },
+    /// A JSON document.
+    Json(String),
+}
+
+/// A client of the node's REST API: its base URL and the API token, if any.
 pub(crate) struct Client {
-    pub(crate) base: String,
-    pub(crate) token: Option<String>,
-    pub(crate) http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
 }
 
 impl Client {
@@ -41,22 +55,30 @@ impl Client {
         })
     }
 
-    async fn call(
+    /// Calls the API with an optional body; fails with the node's error message (its
+    /// `error` field, or the whole answer when it has none).
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
-        body: Option<(String, &str)>,
+        body: Option<Body<'_>>,
     ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        if let Some((body, origin)) = body {
-            req = req
-                .header("content-type", "application/toml")
-                .header("x-orakel-spec-origin", origin)
-                .body(body);
+        match body {
+            Some(Body::Toml { text, origin }) => {
+                req = req
+                    .header("content-type", "application/toml")
+                    .header("x-orakel-spec-origin", origin)
+                    .body(text);
+            }
+            Some(Body::Json(text)) => {
+                req = req.header("content-type", "application/json").body(text);
+            }
+            None => {}
         }
         let resp = req.send().await.with_context(|| format!("calling {url}"))?;
         let status = resp.status();
@@ -98,7 +120,14 @@ pub async fn jobs(cmd: JobsCommand) -> anyhow::Result<ExitCode> {
             let client = Client::new(&api)?;
             let origin = file.display().to_string();
             let out = client
-                .call(reqwest::Method::POST, "/v2/jobs", Some((text, &origin)))
+                .call(
+                    reqwest::Method::POST,
+                    "/v2/jobs",
+                    Some(Body::Toml {
+                        text,
+                        origin: &origin,
+                    }),
+                )
                 .await?;
             if api.json {
                 print_json(&out);

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
 use crate::ApiArgs;
-use crate::api_client::{Client, print_json, s};
+use crate::api_client::{Body, Client, print_json, s};
 
 #[derive(Subcommand)]
 pub enum BridgesCommand {
@@ -52,10 +52,10 @@ pub struct CreateArgs {
     /// The adapter's URL.
     #[arg(long)]
     url: Option<String>,
-    /// Confirmations a job using the bridge waits for.
+    /// Confirmations to record for the bridge (informational: shown, not enforced by runs).
     #[arg(long)]
     confirmations: Option<u64>,
-    /// Minimum payment in juels.
+    /// Minimum payment in juels to record (informational: shown, not enforced by runs).
     #[arg(long)]
     min_payment: Option<String>,
     /// JSON Schema file (draft 2020-12, JSON or TOML) every request must satisfy.
@@ -142,42 +142,6 @@ pub struct RunJobArgs {
     api: ApiArgs,
 }
 
-impl Client {
-    /// Calls the API with an optional JSON body; fails with the node's error message.
-    async fn json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<String>,
-    ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method, &url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body);
-        }
-        let resp = req.send().await.with_context(|| format!("calling {url}"))?;
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        let json: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        if !status.is_success() {
-            let msg = json
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| json.to_string());
-            bail!("{msg}");
-        }
-        Ok(json)
-    }
-}
-
 /// Reads a JSON or TOML document (by extension; otherwise JSON first, then TOML) as JSON.
 fn read_document(path: &Path) -> anyhow::Result<Value> {
     let text =
@@ -213,8 +177,39 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-fn payment(text: &str) -> Value {
-    Value::String(text.trim().to_string())
+/// The flags `bridges create` and `bridges update` share, borrowed from either.
+struct FieldFlags<'a> {
+    url: Option<&'a str>,
+    confirmations: Option<u64>,
+    min_payment: Option<&'a str>,
+    input_schema: Option<&'a Path>,
+    output_schema: Option<&'a Path>,
+}
+
+impl FieldFlags<'_> {
+    /// Writes the flags given into `body` under the API's field names, replacing what is
+    /// there (flags win over a file); the schema files are read here.
+    fn write(&self, body: &mut Map<String, Value>) -> anyhow::Result<()> {
+        if let Some(u) = self.url {
+            body.insert("url".into(), json!(u));
+        }
+        if let Some(c) = self.confirmations {
+            body.insert("confirmations".into(), json!(c));
+        }
+        if let Some(p) = self.min_payment {
+            body.insert(
+                "minimumContractPayment".into(),
+                Value::String(p.trim().to_string()),
+            );
+        }
+        if let Some(path) = self.input_schema {
+            body.insert("inputSchema".into(), read_document(path)?);
+        }
+        if let Some(path) = self.output_schema {
+            body.insert("outputSchema".into(), read_document(path)?);
+        }
+        Ok(())
+    }
 }
 
 fn print_tokens(out: &Value) {
@@ -266,21 +261,14 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
             if let Some(n) = args.name {
                 body.insert("name".into(), json!(n));
             }
-            if let Some(u) = args.url {
-                body.insert("url".into(), json!(u));
+            FieldFlags {
+                url: args.url.as_deref(),
+                confirmations: args.confirmations,
+                min_payment: args.min_payment.as_deref(),
+                input_schema: args.input_schema.as_deref(),
+                output_schema: args.output_schema.as_deref(),
             }
-            if let Some(c) = args.confirmations {
-                body.insert("confirmations".into(), json!(c));
-            }
-            if let Some(p) = &args.min_payment {
-                body.insert("minimumContractPayment".into(), payment(p));
-            }
-            if let Some(path) = &args.input_schema {
-                body.insert("inputSchema".into(), read_document(path)?);
-            }
-            if let Some(path) = &args.output_schema {
-                body.insert("outputSchema".into(), read_document(path)?);
-            }
+            .write(&mut body)?;
             for required in ["name", "url"] {
                 if !body.contains_key(required) {
                     bail!(
@@ -289,10 +277,10 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             let out = Client::new(&args.api)?
-                .json(
+                .call(
                     reqwest::Method::POST,
                     "/v2/bridge_types",
-                    Some(Value::Object(body).to_string()),
+                    Some(Body::Json(Value::Object(body).to_string())),
                 )
                 .await?;
             if args.api.json {
@@ -303,7 +291,7 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
         }
         BridgesCommand::List { api } => {
             let out = Client::new(&api)?
-                .json(reqwest::Method::GET, "/v2/bridge_types", None)
+                .call(reqwest::Method::GET, "/v2/bridge_types", None)
                 .await?;
             if api.json {
                 print_json(&out);
@@ -333,7 +321,7 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
         }
         BridgesCommand::Show { name, api } => {
             let out = Client::new(&api)?
-                .json(
+                .call(
                     reqwest::Method::GET,
                     &format!("/v2/bridge_types/{name}"),
                     None,
@@ -347,21 +335,14 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
         }
         BridgesCommand::Update(args) => {
             let mut body = Map::new();
-            if let Some(u) = args.url {
-                body.insert("url".into(), json!(u));
+            FieldFlags {
+                url: args.url.as_deref(),
+                confirmations: args.confirmations,
+                min_payment: args.min_payment.as_deref(),
+                input_schema: args.input_schema.as_deref(),
+                output_schema: args.output_schema.as_deref(),
             }
-            if let Some(c) = args.confirmations {
-                body.insert("confirmations".into(), json!(c));
-            }
-            if let Some(p) = &args.min_payment {
-                body.insert("minimumContractPayment".into(), payment(p));
-            }
-            if let Some(path) = &args.input_schema {
-                body.insert("inputSchema".into(), read_document(path)?);
-            }
-            if let Some(path) = &args.output_schema {
-                body.insert("outputSchema".into(), read_document(path)?);
-            }
+            .write(&mut body)?;
             if args.no_input_schema {
                 body.insert("inputSchema".into(), Value::Null);
             }
@@ -374,10 +355,10 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             let out = Client::new(&args.api)?
-                .json(
+                .call(
                     reqwest::Method::PATCH,
                     &format!("/v2/bridge_types/{}", args.name),
-                    Some(Value::Object(body).to_string()),
+                    Some(Body::Json(Value::Object(body).to_string())),
                 )
                 .await?;
             if args.api.json {
@@ -388,7 +369,7 @@ pub async fn bridges(cmd: BridgesCommand) -> anyhow::Result<ExitCode> {
         }
         BridgesCommand::Delete { name, api } => {
             Client::new(&api)?
-                .json(
+                .call(
                     reqwest::Method::DELETE,
                     &format!("/v2/bridge_types/{name}"),
                     None,
@@ -404,10 +385,10 @@ pub async fn initiators(cmd: InitiatorsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         InitiatorsCommand::Create { name, url, api } => {
             let out = Client::new(&api)?
-                .json(
+                .call(
                     reqwest::Method::POST,
                     "/v2/external_initiators",
-                    Some(json!({ "name": name, "url": url }).to_string()),
+                    Some(Body::Json(json!({ "name": name, "url": url }).to_string())),
                 )
                 .await?;
             if api.json {
@@ -427,7 +408,7 @@ pub async fn initiators(cmd: InitiatorsCommand) -> anyhow::Result<ExitCode> {
         }
         InitiatorsCommand::List { api } => {
             let out = Client::new(&api)?
-                .json(reqwest::Method::GET, "/v2/external_initiators", None)
+                .call(reqwest::Method::GET, "/v2/external_initiators", None)
                 .await?;
             if api.json {
                 print_json(&out);
@@ -445,7 +426,7 @@ pub async fn initiators(cmd: InitiatorsCommand) -> anyhow::Result<ExitCode> {
         }
         InitiatorsCommand::Delete { name, api } => {
             Client::new(&api)?
-                .json(
+                .call(
                     reqwest::Method::DELETE,
                     &format!("/v2/external_initiators/{name}"),
                     None,
@@ -476,10 +457,10 @@ pub async fn run_job(args: RunJobArgs) -> anyhow::Result<ExitCode> {
     };
     let client = Client::new(&args.api)?;
     let out = client
-        .json(
+        .call(
             reqwest::Method::POST,
             &format!("/v2/jobs/{}/runs", args.id),
-            body,
+            body.map(Body::Json),
         )
         .await?;
     let run_id = out["run"]["id"].as_i64().unwrap_or_default();
@@ -494,7 +475,7 @@ pub async fn run_job(args: RunJobArgs) -> anyhow::Result<ExitCode> {
     let deadline = tokio::time::Instant::now() + args.timeout;
     loop {
         let run = client
-            .json(reqwest::Method::GET, &format!("/v2/runs/{run_id}"), None)
+            .call(reqwest::Method::GET, &format!("/v2/runs/{run_id}"), None)
             .await?;
         let state = run["run"]["state"].as_str().unwrap_or("").to_string();
         if state != "running" {
