@@ -283,4 +283,44 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://bob@db/x"), "postgres://bob@db/x");
     }
+
+    #[tokio::test]
+    async fn background_writes_yield_to_urgent_ones_but_never_starve() {
+        let store = Store::in_memory().await.unwrap();
+        // Paused clock (after opening, which needs real time): waits are measured in the
+        // runtime's time, unaffected by machine load.
+        tokio::time::pause();
+        // Nothing urgent: no wait.
+        let started = tokio::time::Instant::now();
+        store.background_write().await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        // An urgent write announced: the background write waits until it is done.
+        let urgent = store.urgent_write();
+        let waiting = store.clone();
+        let task = tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            waiting.background_write().await;
+            started.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(!task.is_finished(), "went ahead of an urgent write");
+        drop(urgent);
+        let waited = task.await.unwrap();
+        // (The paused clock advances in whole milliseconds.)
+        assert!(
+            (Duration::from_millis(80)..Duration::from_millis(85)).contains(&waited),
+            "{waited:?}"
+        );
+
+        // Urgent writes that never end hold it back only for the longest wait.
+        let _forever = store.urgent_write();
+        let started = tokio::time::Instant::now();
+        store.background_write().await;
+        let waited = started.elapsed();
+        assert!(
+            (BACKGROUND_MAX_WAIT..BACKGROUND_MAX_WAIT + Duration::from_millis(5)).contains(&waited),
+            "{waited:?}"
+        );
+    }
 }
