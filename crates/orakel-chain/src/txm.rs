@@ -234,6 +234,11 @@ impl TxManager {
         self.inner.address
     }
 
+    /// The chain's current block number.
+    pub async fn head(&self) -> Result<u64> {
+        self.inner.rpc.block_number().await
+    }
+
     /// Creates (once per idempotency key), signs, stores and broadcasts a transaction.
     /// A broadcast that fails for a passing reason is retried by the background loop; the
     /// transaction is recorded either way.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use orakel_chain::{TxManager, TxRequest};
 use orakel_pipeline::{EthTxRequest, EthTxSink, TxSubmitted};
-use orakel_store::{RequestState, Store};
+use orakel_store::{EthTxState, RequestState, Store};
 
 use crate::directrequest::{RunStart, RunStarts};
 
@@ -75,6 +75,7 @@ impl EthTxSink for ChainTxSink {
             metrics::histogram!("orakel_request_to_tx_submit_seconds")
                 .record(received.elapsed().as_secs_f64());
         }
+        let key = tx.idempotency_key.clone();
         let sub = self
             .txm
             .submit(TxRequest {
@@ -91,9 +92,67 @@ impl EthTxSink for ChainTxSink {
             metrics::histogram!("orakel_request_to_broadcast_seconds")
                 .record(on_wire.saturating_duration_since(received).as_secs_f64());
         }
+        if tx.min_confirmations > 0 {
+            return self
+                .await_outcome(&key, tx.min_confirmations, tx.fail_on_revert)
+                .await;
+        }
         Ok(TxSubmitted {
             tx_hash: sub.tx_hash,
             tx_id: sub.tx_id,
         })
+    }
+}
+
+/// How often a task waiting for confirmations looks at its transaction.
+const CONFIRMATION_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl ChainTxSink {
+    /// `minConfirmations`: waits until the transaction is mined with that many confirmations
+    /// (its own block counts as one). A reverted transaction fails the task when
+    /// `failOnRevert` is set; a transaction given up as fatal always does. The task's own
+    /// timeout (or the job's `maxTaskDuration`) bounds the wait; the receipt loop of the
+    /// transaction manager records what the task reads here.
+    async fn await_outcome(
+        &self,
+        key: &str,
+        min_confirmations: u64,
+        fail_on_revert: bool,
+    ) -> Result<TxSubmitted, String> {
+        loop {
+            let row = self
+                .store
+                .eth_tx_by_key(key)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("transaction {key} disappeared from the store"))?;
+            let done = TxSubmitted {
+                tx_hash: row.mined_tx_hash.as_deref().and_then(|h| h.parse().ok()),
+                tx_id: row.id,
+            };
+            match (row.state, row.mined_block) {
+                (EthTxState::Fatal, _) => {
+                    return Err(format!(
+                        "transaction {} failed: {}",
+                        row.id,
+                        row.error.as_deref().unwrap_or("given up")
+                    ));
+                }
+                (EthTxState::Reverted, Some(_)) if fail_on_revert => {
+                    return Err(format!(
+                        "transaction {} reverted on chain (failOnRevert)",
+                        row.mined_tx_hash.as_deref().unwrap_or("?")
+                    ));
+                }
+                (EthTxState::Confirmed | EthTxState::Reverted, Some(block)) => {
+                    let head = self.txm.head().await.map_err(|e| e.to_string())?;
+                    if head + 1 >= block + min_confirmations {
+                        return Ok(done);
+                    }
+                }
+                _ => {}
+            }
+            tokio::time::sleep(CONFIRMATION_POLL).await;
+        }
     }
 }

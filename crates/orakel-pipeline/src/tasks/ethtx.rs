@@ -1,7 +1,8 @@
 //! `ethtx`: hands a transaction to the node's transaction manager through the injected
 //! [`EthTxSink`](crate::EthTxSink). Parameters: `to`, `data` (required), `from` (an address
 //! or a list; the first is used), `gasLimit`, `minConfirmations` (default 0), `evmChainID`,
-//! `failOnRevert`. `txMeta` and `transmitChecker` are accepted and ignored.
+//! `failOnRevert`. `txMeta` and `transmitChecker` are accepted and ignored. The sink waits
+//! for `minConfirmations` and applies `failOnRevert` (the node's `ChainTxSink`).
 //! Output: a map `{txId, txHash}`.
 
 use super::{Exec, ParamError, Params, Task, TaskCx, TaskDef, TaskEnv, eval, eval_opt, named};

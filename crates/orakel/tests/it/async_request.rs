@@ -28,7 +28,7 @@ fn scaled_answer() -> U256 {
 }
 
 /// The `specId` our consumer sends for a job: its id's 32 hex digits as ASCII.
-fn spec_id_of(job_id: &Uuid) -> B256 {
+pub(crate) fn spec_id_of(job_id: &Uuid) -> B256 {
     let mut out = [0u8; 32];
     out.copy_from_slice(job_id.simple().to_string().as_bytes());
     B256::from(out)

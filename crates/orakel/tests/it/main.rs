@@ -12,6 +12,7 @@ mod bridges;
 mod cancel;
 mod cron;
 mod direct_request;
+mod ethtx;
 mod faults;
 mod restart;
 mod specs;
