@@ -92,6 +92,7 @@ struct RunInput {
     prior: PriorResults,
 }
 
+#[derive(Clone, Copy)]
 struct Waiting {
     block_number: u64,
     min_confirmations: u64,
@@ -235,20 +236,34 @@ impl DirectRequests {
         }
     }
 
-    fn spawn_run(self: &Arc<Self>, row_id: i64, waiting: Waiting) {
+    fn spawn_run(&self, row_id: i64, waiting: Waiting) {
+        self.spawn_serving(row_id, waiting, move |this| async move {
+            this.serve(row_id, &waiting).await
+        });
+    }
+
+    /// Serves request `row_id` on its own task: at most one task per request, within the run
+    /// permits. A failure (database, RPC) queues the request again, to be retried after the
+    /// next head.
+    fn spawn_serving<F, Fut>(&self, row_id: i64, waiting: Waiting, work: F)
+    where
+        F: FnOnce(Arc<Self>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = crate::Result<()>> + Send + 'static,
+    {
         if let Ok(mut r) = self.running.lock()
             && r.insert(row_id, ()).is_some()
         {
             return; // already being served
         }
-        let this = self.clone();
+        let Some(this) = self.me.upgrade() else {
+            return;
+        };
         tokio::spawn(async move {
             let Ok(_permit) = this.permits.clone().acquire_owned().await else {
                 return;
             };
-            if let Err(e) = this.serve(row_id, &waiting).await {
+            if let Err(e) = work(this.clone()).await {
                 tracing::error!(request = row_id, error = %e, "serving request failed; will retry");
-                // Transient failure (database, RPC): try again after the next head.
                 this.enqueue(
                     row_id,
                     waiting.block_number,
@@ -356,48 +371,17 @@ impl DirectRequests {
 
     /// Starts a request whose run the listener created together with the request (enough
     /// confirmations on arrival): no further database round trip before the pipeline.
-    fn spawn_started(
-        &self,
-        row: RequestRow,
-        run_id: i64,
-        vars: Value,
-        received: Instant,
-        min_confirmations: u64,
-        cancel_epoch: u64,
-    ) {
-        if let Ok(mut r) = self.running.lock()
-            && r.insert(row.id, ()).is_some()
-        {
-            return;
-        }
-        let Some(this) = self.me.upgrade() else {
-            return;
+    fn spawn_started(&self, row: RequestRow, run: RunInput, min_confirmations: u64) {
+        let waiting = Waiting {
+            block_number: row.block_number,
+            min_confirmations,
+            received: run.received,
         };
-        tokio::spawn(async move {
-            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
-                return;
-            };
-            let served = match this.registry.get(row.job_id) {
-                Some(job) => {
-                    let run = RunInput {
-                        run_id,
-                        vars,
-                        received,
-                        cancel_epoch,
-                        prior: PriorResults::new(),
-                    };
-                    this.run_pipeline(&job, &row, run).await
-                }
+        self.spawn_serving(row.id, waiting, move |this| async move {
+            match this.registry.get(row.job_id) {
+                Some(job) => this.run_pipeline(&job, &row, run).await,
                 // Deleted meanwhile: the queue path cancels the request.
                 None => Err(crate::Error::Unsupported("job deleted".into())),
-            };
-            if let Err(e) = served {
-                tracing::error!(request = row.id, error = %e, "serving request failed; will retry");
-                this.enqueue(row.id, row.block_number, min_confirmations, received);
-                this.wake.notify_one();
-            }
-            if let Ok(mut r) = this.running.lock() {
-                r.remove(&row.id);
             }
         });
     }
@@ -777,7 +761,8 @@ impl LogHandler for DirectRequests {
         // Requests that already have their confirmations start in the same write that
         // stores them; the others wait in the confirmation queue.
         let head = self.head.load(Ordering::Relaxed).max(batch.head);
-        let mut started_vars: Vec<Option<Value>> = Vec::with_capacity(requests.len());
+        // For each request that starts: its row (id set once stored) and `jobRun` variables.
+        let mut started: Vec<Option<(RequestRow, Value)>> = Vec::with_capacity(requests.len());
         let mut min_confs: Vec<u64> = Vec::with_capacity(requests.len());
         for req in &mut requests {
             let min_conf = self
@@ -787,9 +772,16 @@ impl LogHandler for DirectRequests {
                 .unwrap_or(1);
             min_confs.push(min_conf);
             let ready = req.ignore_reason.is_none() && head + 1 >= req.block_number + min_conf;
-            let vars = ready.then(|| run_vars(&request_row(req, 0)));
-            req.start_inputs = vars.as_ref().and_then(|v| serde_json::to_value(v).ok());
-            started_vars.push(vars);
+            let start = ready.then(|| {
+                let mut row = request_row(req, 0);
+                row.state = RequestState::Running;
+                let vars = run_vars(&row);
+                (row, vars)
+            });
+            req.start_inputs = start
+                .as_ref()
+                .and_then(|(_, vars)| serde_json::to_value(vars).ok());
+            started.push(start);
         }
         let cancel_epoch = self.starts.cancel_epoch();
         let recording = Instant::now();
@@ -810,17 +802,23 @@ impl LogHandler for DirectRequests {
                 continue;
             };
             tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
-            match (run_id, started_vars.get_mut(index).and_then(Option::take)) {
+            match (run_id, started.get_mut(index).and_then(Option::take)) {
                 // Cancelled in this very batch: the store has marked it; the queue path
                 // reads that and leaves it.
-                (Some(run_id), Some(vars))
+                (Some(run_id), Some((mut row, vars)))
                     if !cancellations
                         .iter()
                         .any(|(o, id)| *o == req.oracle_address && *id == req.request_id) =>
                 {
-                    let mut row = request_row(req, row_id);
-                    row.state = RequestState::Running;
-                    self.spawn_started(row, run_id, vars, received, min_conf, cancel_epoch);
+                    row.id = row_id;
+                    let run = RunInput {
+                        run_id,
+                        vars,
+                        received,
+                        cancel_epoch,
+                        prior: PriorResults::new(),
+                    };
+                    self.spawn_started(row, run, min_conf);
                 }
                 _ => self.enqueue(row_id, req.block_number, min_conf, received),
             }

@@ -12,7 +12,6 @@
 //! schema path. The answer is stored before the run continues, and the run continues once
 //! every waiting task has its answer.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
@@ -90,17 +89,18 @@ async fn resume(
         ))
     };
     let given = bearer(&headers).unwrap_or("");
-    // Nothing about the run is revealed to a caller that holds no bridge's token.
-    let mut known_caller = false;
-    for row in shared.store.list_bridges().await? {
-        if matches_hash(given, &row.incoming_token_hash) {
-            known_caller = true;
-            break;
-        }
-    }
-    if !known_caller {
+    // The caller is the bridge whose incoming token this is (tokens are random, so at most
+    // one). Nothing about the run is revealed to a caller that holds no bridge's token.
+    let Some(bridge) = shared
+        .store
+        .list_bridges()
+        .await?
+        .into_iter()
+        .find(|row| matches_hash(given, &row.incoming_token_hash))
+        .map(|row| row.name)
+    else {
         return Err(unauthorized());
-    }
+    };
     let not_found = || HttpError::not_found(format!("no run with id {run_id:?}"));
     let id: i64 = run_id.trim().parse().map_err(|_| not_found())?;
     let Some(run) = shared.store.run(id).await? else {
@@ -114,22 +114,9 @@ async fn resume(
     };
 
     // The token must belong to a bridge this run waits for.
-    let bridges: BTreeSet<&str> = suspension
-        .tasks
-        .iter()
-        .map(|t| t.bridge_name.as_str())
-        .collect();
-    let mut caller = None;
-    for name in bridges {
-        if let Some(row) = shared.store.bridge(name).await?
-            && matches_hash(given, &row.incoming_token_hash)
-        {
-            caller = Some(row.name);
-        }
-    }
-    let Some(bridge) = caller else {
+    if !suspension.tasks.iter().any(|t| t.bridge_name == bridge) {
         return Err(unauthorized());
-    };
+    }
     let task = match &task_id {
         Some(wanted) => {
             let Some(task) = suspension.tasks.iter().find(|t| &t.dot_id == wanted) else {
