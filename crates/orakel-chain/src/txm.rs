@@ -386,11 +386,8 @@ impl TxManager {
     /// Keeps the fee cache warm so creating transactions never waits for a fee query.
     async fn fee_loop(self, cancel: CancellationToken) {
         loop {
-            if let (Ok(base), tip) = (
-                self.inner.rpc.latest_base_fee().await,
-                self.inner.rpc.max_priority_fee().await,
-            ) {
-                let tip = tip.unwrap_or(self.inner.cfg.default_priority_fee);
+            // A failed read keeps the last fees until they go stale.
+            if let (Ok(base), tip) = self.read_fees().await {
                 self.inner.fees.set(base, tip);
             }
             tokio::select! {
@@ -400,17 +397,25 @@ impl TxManager {
         }
     }
 
+    /// The latest base fee, and the tip the endpoint suggests (the configured default when it
+    /// suggests none).
+    async fn read_fees(&self) -> (Result<u128>, u128) {
+        let rpc = &self.inner.rpc;
+        let base = rpc.latest_base_fee().await;
+        let tip = rpc
+            .max_priority_fee()
+            .await
+            .unwrap_or(self.inner.cfg.default_priority_fee);
+        (base, tip)
+    }
+
     async fn current_fees(&self) -> (u128, u128) {
         let inner = &self.inner;
         let (base, tip) = match inner.fees.fresh() {
             Some(f) => f,
             None => {
-                let base = inner.rpc.latest_base_fee().await.unwrap_or(1_000_000_000);
-                let tip = inner
-                    .rpc
-                    .max_priority_fee()
-                    .await
-                    .unwrap_or(inner.cfg.default_priority_fee);
+                let (base, tip) = self.read_fees().await;
+                let base = base.unwrap_or(1_000_000_000);
                 inner.fees.set(base, tip);
                 (base, tip)
             }

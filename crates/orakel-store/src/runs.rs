@@ -305,20 +305,15 @@ impl Store {
                 "UPDATE job_runs SET state = v.column2, outputs = v.column3, errors = v.column4, \
                  finished_at = v.column5 FROM (",
             );
-            let mut first = true;
-            for r in chunk {
-                update.push(if first { "VALUES (" } else { ", (" });
-                first = false;
+            update.push_values(chunk, |mut row, r| {
                 let errors_json =
                     serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".to_string());
-                let mut row = update.separated(", ");
                 row.push_bind(r.run_id)
                     .push_bind(r.state.as_str())
                     .push_bind(r.outputs.to_string())
                     .push_bind(errors_json)
                     .push_bind(now);
-                update.push(")");
-            }
+            });
             update.push(") AS v WHERE job_runs.id = v.column1");
             update.build().execute(&mut *tx).await?;
         }
@@ -328,17 +323,12 @@ impl Store {
             let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "UPDATE oracle_requests SET state = v.column2, reason = v.column3, updated_at = v.column4 FROM (",
             );
-            let mut first = true;
-            for (id, st, why) in chunk {
-                update.push(if first { "VALUES (" } else { ", (" });
-                first = false;
-                let mut row = update.separated(", ");
+            update.push_values(chunk, |mut row, (id, st, why)| {
                 row.push_bind(*id)
                     .push_bind(st.as_str())
                     .push_bind(why.clone())
                     .push_bind(now);
-                update.push(")");
-            }
+            });
             update.push(
                 ") AS v WHERE oracle_requests.id = v.column1 AND oracle_requests.state IN ('pending', 'running')",
             );

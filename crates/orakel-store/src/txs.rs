@@ -452,24 +452,19 @@ impl Store {
                 "UPDATE eth_txs SET state = v.column2, mined_tx_hash = v.column3, mined_block = v.column4, \
                  gas_used = v.column5, confirmed_at = v.column6 FROM (",
             );
-            let mut first = true;
-            for (id, hash, block, gas_used, success) in chunk {
-                update.push(if first { "VALUES (" } else { ", (" });
-                first = false;
+            update.push_values(chunk, |mut row, (id, hash, block, gas_used, success)| {
                 let state = if *success {
                     EthTxState::Confirmed
                 } else {
                     EthTxState::Reverted
                 };
-                let mut row = update.separated(", ");
                 row.push_bind(*id)
                     .push_bind(state.as_str())
                     .push_bind(hash.clone())
                     .push_bind(to_i64(*block))
                     .push_bind(to_i64(*gas_used))
                     .push_bind(now);
-                update.push(")");
-            }
+            });
             update.push(") AS v WHERE eth_txs.id = v.column1");
             update.build().execute(&self.pool).await?;
         }
