@@ -21,7 +21,9 @@ pub enum Fulfil {
     Bytes,
 }
 
-fn fulfil_tasks(fulfil: Fulfil, value: &str) -> String {
+/// The `encode_data` and `encode_tx` tasks that turn task `value`'s output into the
+/// fulfilment calldata (`submit_tx` sends `$(encode_tx)`).
+pub fn fulfil_tasks(fulfil: Fulfil, value: &str) -> String {
     let (data_abi, data_json, tx_abi) = match fulfil {
         Fulfil::Word => (
             "(uint256 value)",

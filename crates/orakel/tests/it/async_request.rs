@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use orakel_devnet::DevnetNode;
-use orakel_devnet::spec::ORACLE_REQUEST_ABI;
+use orakel_devnet::spec::{Fulfil, ORACLE_REQUEST_ABI, fulfil_tasks};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -54,22 +54,12 @@ observationSource = """
                   requestData=<{{"data": {{"pair": $(decode_cbor.pair)}}}}>]
     parse        [type="jsonparse" path="data,result" data="$(ask)"]
     scale        [type="multiply" input="$(parse)" times="$(decode_cbor.times)"]
-    encode_data  [type="ethabiencode" abi="(uint256 value)" data=<{{ "value": $(scale) }}>]
-    encode_tx    [type="ethabiencode"
-                  abi="fulfillOracleRequest(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes32 data)"
-                  data=<{{
-                      "requestId": $(decode_log.requestId),
-                      "payment": $(decode_log.payment),
-                      "callbackAddress": $(decode_log.callbackAddr),
-                      "callbackFunctionId": $(decode_log.callbackFunctionId),
-                      "expiration": $(decode_log.cancelExpiration),
-                      "data": $(encode_data)
-                  }}>]
-    submit_tx    [type="ethtx" to="{oracle:#x}" data="$(encode_tx)"]
+{fulfil}    submit_tx    [type="ethtx" to="{oracle:#x}" data="$(encode_tx)"]
 
     decode_log -> decode_cbor -> ask -> parse -> scale -> encode_data -> encode_tx -> submit_tx
 """
-"#
+"#,
+        fulfil = fulfil_tasks(Fulfil::Word, "scale"),
     )
 }
 
