@@ -69,6 +69,13 @@ results.update({
     "pipeline.task_executions_per_s": round(task_execs),
     "bridge.roundtrip_p50_ms": round(bridge_p50_ms, 4),
 })
+for key, value in gas.items():
+    if key.startswith(("commit_reveal.", "staking.")) and "finalising" not in key:
+        results[key] = value
+sla_path = os.path.join(out, "sla_latency.json")
+sla = load("sla_latency.json") if os.path.exists(sla_path) else None
+if sla is not None:
+    results["commit_reveal.latency_n7_ms"] = round(sla["commit_reveal.latency_n7_ms"], 1)
 with open(results_path, "w") as f:
     json.dump(dict(sorted(results.items())), f, indent=2)
     f.write("\n")
@@ -93,6 +100,27 @@ rows = [
 if ref is not None:
     rows.insert(3, (f"reference: same latency at {ref['offered_per_s']:.0f} requests/s, p50 / p99",
                     f"{ref['latency_p50_ms']:.2f} / {ref['latency_p99_ms']:.2f} ms", "—", ""))
+per_oracle = gas["commit_reveal.gas_per_oracle"]
+sla_rows = [
+    ("commit (does not open reveals), n = 7", f"{gas['commit_reveal.gas_commit']:,}", "", ""),
+    ("reveal (does not end the round), n = 7", f"{gas['commit_reveal.gas_reveal']:,}", "", ""),
+    ("commit + reveal per oracle", f"{per_oracle:,}", "≤ 90,000", verdict(per_oracle <= 90_000)),
+]
+for n in (4, 7, 16, 31):
+    sla_rows.append((f"whole answered round, n = {n} (n commits + n reveals, the last one aggregating, paying, recording reputation, calling back)",
+                     f"{gas[f'commit_reveal.gas_round_n{n}']:,}", "", ""))
+if sla is not None:
+    sla_rows.append(("end-to-end latency round start → answer on anvil, n = 7 nodes, p50",
+                     f"{sla['commit_reveal.latency_n7_ms']:.0f} ms", "—", ""))
+sla_table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in sla_rows)
+stake_rows = []
+for op in ("stake", "withdraw", "distribute"):
+    figures = [gas[f"staking.gas_{op}_{k}"] for k in (1, 100, 10000)]
+    flat = "flat" if max(figures) == min(figures) else f"spread {max(figures) - min(figures):,}"
+    stake_rows.append(f"| {op} | {figures[0]:,} | {figures[1]:,} | {figures[2]:,} | {flat} |")
+stake_table = "\n".join(stake_rows)
+
+
 def fmt_stage(name, v):
     if v != v:  # NaN
         return "–"
@@ -128,6 +156,18 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 |---|---|---|---|
 {table}
 
+## SLA market: commit–reveal rounds (full transaction gas)
+
+| what | gas / time | goal | |
+|---|---|---|---|
+{sla_table}
+
+## Staking pool (full transaction gas, by stakers already in the node)
+
+| operation | 1 staker | 100 stakers | 10,000 stakers | |
+|---|---|---|---|---|
+{stake_table}
+
 ## Where the node-side latency goes (under the load above)
 
 | stage (from the node's `/metrics`, read at the end of the window) | p50 | p99 |
@@ -155,6 +195,15 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 - **Gas** (`scripts/contracts-gas.sh`): `vm.lastCallGas` of one call each in forge, excluding the
   21,000 base and calldata cost; the request is a consumer's second request, the fulfilment
   starts from cold storage and includes the consumer callback.
+- **SLA and staking gas** (`scripts/contracts-gas.sh`, `contracts/test/gas/SlaGas.t.sol` and
+  `StakingGas.t.sol`): FULL transaction gas as a receipt shows it: 21,000 + calldata (16 per
+  nonzero, 4 per zero byte) + the call frame's execution gas, each measured call preceded by
+  `vm.cool` on the contracts it touches so it is priced like a fresh transaction. Rounds use the
+  real `MedianAggregator` and `Reputation`, 8-decimal prices and 32-byte salts; round figures are
+  a first round (fresh payment credits and reputation records, the costliest case).
+- **SLA latency** (`orakel bench-sla`, release build): n = 7 honest nodes on anvil (automine) serve
+  a feed SLA; rounds are started one after another; the time from sending `startRound` to seeing
+  `RoundAnswered` (all 7 commits, all 7 reveals, the last one aggregating).
 - **Pipeline engine** (`cargo bench -p orakel-pipeline --bench engine`): criterion, two
   `jsonparse → multiply` branches into `median → ethabiencode` over in-memory inputs, no I/O.
 - **Bridge round trip** (`cargo bench -p orakel-pipeline --bench bridge`): criterion median of a
