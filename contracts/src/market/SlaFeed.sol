@@ -47,6 +47,7 @@ contract SlaFeed is AggregatorV3Interface, ISlaConsumer, Ownable {
     string private s_description;
 
     uint80 private s_latestRound;
+    uint256 private s_latestMarketRound;
     uint256 private s_slaId;
     mapping(uint80 roundId => FeedRound) private s_rounds;
     mapping(uint256 slaId => SlaInfo) private s_slas;
@@ -65,6 +66,9 @@ contract SlaFeed is AggregatorV3Interface, ISlaConsumer, Ownable {
     event FeedRoundAnswered(
         uint80 indexed roundId, uint256 indexed slaId, uint256 indexed marketRoundId, int256 answer
     );
+    /// @notice An answer of an older market round arrived after a newer one (rounds of a feed may
+    ///         overlap); it is not recorded, so the feed never goes back to an older value.
+    event StaleAnswerIgnored(uint256 indexed slaId, uint256 indexed marketRoundId, int256 answer);
     /// @notice The owner ended SLA `slaId` at the market.
     event SlaEndRequested(uint256 indexed slaId);
     /// @notice LINK was sent to the owner.
@@ -151,6 +155,13 @@ contract SlaFeed is AggregatorV3Interface, ISlaConsumer, Ownable {
         if (msg.sender != address(i_market)) revert OnlyMarket(msg.sender);
         SlaInfo memory info = s_slas[slaId];
         if (!info.own) info = _recognize(slaId);
+        // Market round ids grow with start time; an older round finishing late must not
+        // replace a newer answer with a fresh timestamp.
+        if (marketRoundId <= s_latestMarketRound) {
+            emit StaleAnswerIgnored(slaId, marketRoundId, answer);
+            return;
+        }
+        s_latestMarketRound = marketRoundId;
         // casting is safe: timestamps fit in 64 bits for billions of years
         // forge-lint: disable-next-line(unsafe-typecast)
         uint64 now_ = uint64(block.timestamp);

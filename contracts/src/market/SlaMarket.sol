@@ -10,7 +10,8 @@ import {ISlaMarket} from "./ISlaMarket.sol";
 /// @title SlaMarket: order matching with penalty bids and commit-reveal rounds (ADR 0005).
 /// @notice See `ISlaMarket` for the lifecycle. Decisions taken here on top of the interface:
 ///         - The purchaser may not bid on its own SLA (it would receive its own forfeited deposit).
-///         - At most `MAX_BIDS` bids per SLA; selected oracles are numbered in rank order (best first).
+///         - At most `MAX_BIDS` bids per SLA; when full, a higher-scored bid evicts the newest of the
+///           lowest-scored ones (refunded). Selected oracles are numbered in rank order (best first).
 ///         - `commitWindow` and `revealWindow` are at most `MAX_WINDOW` seconds (~194 days).
 ///         - Non-selected bidders, refunds, payments and forfeits are credits (`withdraw` pulls them).
 ///         - Starting a feed round always needs the previous round's commit phase to be over, also
@@ -170,7 +171,7 @@ contract SlaMarket is ISlaMarket, ISlaDirectory, IERC677Receiver {
     error PurchaserCannotBid(uint256 slaId);
     /// @notice The oracle already bid on the SLA.
     error AlreadyBid(uint256 slaId, address oracle);
-    /// @notice The SLA already has `MAX_BIDS` bids.
+    /// @notice The SLA already has `MAX_BIDS` bids, none with a lower score than this one.
     error TooManyBids(uint256 slaId);
     /// @notice The bidder's reputation score is below the SLA's minimum.
     error ReputationTooLow(uint256 score, uint256 minimum);
@@ -622,14 +623,38 @@ contract SlaMarket is ISlaMarket, ISlaDirectory, IERC677Receiver {
         if (oracle == s.purchaser) revert PurchaserCannotBid(slaId);
         if (s_membership[slaId][oracle] != 0) revert AlreadyBid(slaId, oracle);
         Bid[] storage bids = s_bids[slaId];
-        if (bids.length >= MAX_BIDS) revert TooManyBids(slaId);
         uint256 score = IReputation(s.terms.reputation).score(oracle, s.terms.jobType);
         if (score < s.terms.minReputation) revert ReputationTooLow(score, s.terms.minReputation);
+        if (bids.length >= MAX_BIDS) _evictWorstBid(slaId, bids, score, s.terms.penaltyDeposit);
         // casting to 'uint96' is safe because the score is clamped to type(uint96).max first
         // forge-lint: disable-next-line(unsafe-typecast)
         bids.push(Bid({oracle: oracle, score: uint96(score > type(uint96).max ? type(uint96).max : score)}));
         s_membership[slaId][oracle] = BIDDER;
         emit BidPlaced(slaId, oracle, score);
+    }
+
+    /// @dev The bid list is full: the newest of the lowest-scored bids makes room for a bid with a
+    ///      strictly higher score (and gets its deposit back), so first-come bids cannot squat the
+    ///      list. Later bids shift down one place, keeping bid order (the tie-break) intact.
+    function _evictWorstBid(uint256 slaId, Bid[] storage bids, uint256 score, uint256 deposit) private {
+        uint256 count = bids.length;
+        uint256 worst;
+        uint256 worstScore = type(uint256).max;
+        for (uint256 j = 0; j < count; ++j) {
+            uint256 sc = bids[j].score;
+            if (sc <= worstScore) {
+                worst = j;
+                worstScore = sc;
+            }
+        }
+        if (score <= worstScore) revert TooManyBids(slaId);
+        address evicted = bids[worst].oracle;
+        for (uint256 j = worst + 1; j < count; ++j) {
+            bids[j - 1] = bids[j];
+        }
+        bids.pop();
+        delete s_membership[slaId][evicted];
+        _returnDeposit(slaId, evicted, deposit);
     }
 
     function _startRound(uint256 slaId, Sla storage s) private returns (uint256 roundId) {

@@ -175,7 +175,7 @@ contract LinkPool {
     /// @notice The profit the next `distribute(node)` would split.
     function distributable(address node) external view returns (uint256) {
         NodeInfo memory i = nodeInfo(node);
-        return StakeLib.profit(i.balance, i.totalStaked, i.locked, i.rewardReserve + i.operatorOwed + i.ownersOwed);
+        return StakeLib.profit(i.balance, i.totalStaked, i.rewardReserve + i.operatorOwed + i.ownersOwed);
     }
 
     /// @notice Penalty deposit `bidId` of `node`: amount, target, whether still open.

@@ -3,8 +3,9 @@ pragma solidity ^0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IPoolRegistry} from "./IPoolRegistry.sol";
-import {PoolKeys} from "./PoolKeys.sol";
+import {PoolKeys, PoolNames} from "./PoolKeys.sol";
 import {PoolStorage} from "./PoolStorage.sol";
+import {ISlaMarket} from "../market/ISlaMarket.sol";
 import {StakeLib} from "./StakeLib.sol";
 
 /// @title Node: the logic of a staking node (stakers' exits, distribution, settings, penalty accounting).
@@ -55,6 +56,10 @@ contract Node {
     error NotOperatorOrOwner(address caller);
     error NotPoolOwner(address caller);
     error ZeroAmount();
+    /// @notice `distributeBeforeStake` was called by someone other than the `NodeStaking` logic.
+    error NotNodeStaking(address caller);
+    /// @notice A penalty deposit may only carry a bid (`ISlaMarket.bid`) as its payload.
+    error UnsupportedBidPayload(bytes4 selector);
     error ZeroAddress();
     error InsufficientStake(uint256 available, uint256 requested);
     /// @notice The withdrawal would leave less stake than the deposits out in the network.
@@ -120,6 +125,8 @@ contract Node {
     function restake(address node) external returns (uint256 amount) {
         PoolStorage st = _node(node);
         StakeLib.Position memory p = st.load(msg.sender);
+        _distribute(node, st, 0);
+        p = st.load(msg.sender);
         amount = _takeRewards(st, p);
         uint256 minted = st.admit(p, msg.sender, amount);
         st.save(msg.sender, p);
@@ -133,7 +140,15 @@ contract Node {
     /// @notice Splits the profit `node` received since the last distribution (see the contract notice).
     /// @return profit The juels distributed.
     function distribute(address node) external returns (uint256 profit) {
-        return _distribute(node, _node(node));
+        return _distribute(node, _node(node), 0);
+    }
+
+    /// @notice Distributes `node`'s profit before a new stake of `incoming` juels (already in its
+    ///         balance) mints shares, so a new staker never shares profit earned before it joined.
+    ///         Only the `NodeStaking` logic.
+    function distributeBeforeStake(address node, uint256 incoming) external returns (uint256 profit) {
+        if (msg.sender != i_registry.logic(PoolNames.NODE_STAKING)) revert NotNodeStaking(msg.sender);
+        return _distribute(node, _node(node), incoming);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -146,7 +161,7 @@ contract Node {
         PoolStorage st = _node(node);
         _onlyOperator(st);
         if (feeBps > PoolKeys.MAX_OPERATOR_FEE_BPS) revert FeeTooHigh(feeBps, PoolKeys.MAX_OPERATOR_FEE_BPS);
-        _distribute(node, st);
+        _distribute(node, st, 0);
         st.setUint(PoolKeys.FEE_BPS, feeBps);
         emit OperatorFeeSet(node, feeBps);
     }
@@ -201,7 +216,7 @@ contract Node {
         PoolStorage st = _node(node);
         if (msg.sender != i_registry.owner()) revert NotPoolOwner(msg.sender);
         if (operator == address(0)) revert ZeroAddress();
-        _distribute(node, st);
+        _distribute(node, st, 0);
         address previous = st.getAddress(PoolKeys.OPERATOR);
         uint256 owed = st.getUint(PoolKeys.OPERATOR_OWED);
         st.setAddress(PoolKeys.OPERATOR, operator);
@@ -225,6 +240,11 @@ contract Node {
         PoolStorage st = _node(node);
         _onlyOperator(st);
         if (amount == 0) revert ZeroAmount();
+        // Only a bid: any other payload (e.g. `propose`) would let the operator spend stake as a
+        // purchaser and collect it back as an oracle.
+        if (data.length != 36 || bytes4(data[:4]) != ISlaMarket.bid.selector) {
+            revert UnsupportedBidPayload(data.length < 4 ? bytes4(0) : bytes4(data[:4]));
+        }
         bytes32[] memory keys = new bytes32[](5);
         keys[0] = PoolKeys.RESERVE;
         keys[1] = PoolKeys.OPERATOR_OWED;
@@ -336,7 +356,7 @@ contract Node {
         }
     }
 
-    function _distribute(address node, PoolStorage st) private returns (uint256 profit) {
+    function _distribute(address node, PoolStorage st, uint256 incoming) private returns (uint256 profit) {
         bytes32[] memory keys = new bytes32[](10);
         keys[0] = PoolKeys.RESERVE;
         keys[1] = PoolKeys.OPERATOR_OWED;
@@ -349,7 +369,7 @@ contract Node {
         keys[8] = PoolKeys.LOCKED;
         keys[9] = PoolKeys.FEE_BPS;
         uint256[] memory v = st.getUints(keys);
-        profit = StakeLib.profit(i_link.balanceOf(node), v[6], v[8], v[0] + v[1] + v[2]);
+        profit = StakeLib.profit(i_link.balanceOf(node) - incoming, v[6], v[0] + v[1] + v[2]);
         uint256 fee;
         uint256 owners;
         uint256 stakers;

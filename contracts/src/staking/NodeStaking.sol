@@ -4,6 +4,12 @@ pragma solidity ^0.8.30;
 import {IPoolRegistry, INodeStaking} from "./IPoolRegistry.sol";
 import {PoolStorage} from "./PoolStorage.sol";
 import {StakeLib} from "./StakeLib.sol";
+import {PoolNames} from "./PoolKeys.sol";
+
+/// @dev The part of the `Node` logic that `NodeStaking` calls.
+interface INodeDistribution {
+    function distributeBeforeStake(address node, uint256 incoming) external returns (uint256);
+}
 
 /// @title NodeStaking: stakes arrive as LINK `transferAndCall` to the node.
 /// @notice A staker calls `link.transferAndCall(node, amount, abi.encodeWithSelector(PoolStorage.STAKE))`;
@@ -32,6 +38,8 @@ contract NodeStaking is INodeStaking {
     function onStake(address staker, uint256 amount) external {
         if (!i_registry.isNode(msg.sender)) revert NotNodeStorage(msg.sender);
         PoolStorage st = PoolStorage(msg.sender);
+        // Profit that arrived before this stake belongs to the stakers already in.
+        INodeDistribution(i_registry.logic(PoolNames.NODE)).distributeBeforeStake(msg.sender, amount);
         StakeLib.Position memory p = st.load(staker);
         uint256 minted = st.admit(p, staker, amount);
         st.save(staker, p);

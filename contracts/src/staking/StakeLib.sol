@@ -134,14 +134,13 @@ library StakeLib {
         p.shares -= burned;
     }
 
-    /// @notice Profit a node can distribute: LINK received above what it owes, counting
-    ///         deposits out in the network as held (`balance + locked - staked - owed`), but
-    ///         never more than the liquid unowed balance (`balance - owed`).
-    function profit(uint256 balance, uint256 staked, uint256 locked, uint256 owed) internal pure returns (uint256) {
-        if (balance <= owed || balance + locked <= staked + owed) return 0;
-        uint256 liquid = balance - owed;
-        uint256 total = balance + locked - staked - owed;
-        return total < liquid ? total : liquid;
+    /// @notice Profit a node can distribute: LINK held above its stake and what it owes
+    ///         (`balance - staked - owed`, at least 0). Deposits out in the network are NOT counted
+    ///         as held: a deposit that came back but is not settled yet would otherwise be counted
+    ///         twice and paid out as profit. While deposits are out, profit waits until they return.
+    function profit(uint256 balance, uint256 staked, uint256 owed) internal pure returns (uint256) {
+        if (balance <= staked + owed) return 0;
+        return balance - staked - owed;
     }
 
     /// @notice Checks the node's rules for a new stake of `amount` by `staker` (enabled, private

@@ -68,7 +68,7 @@ abstract contract StakingGasBase is StakingFixture {
         link.transferAndCall(node, 1 ether, STAKE);
         uint256 gas = _txGas(callData);
         assertEq(pool.stakeOf(node, newcomer), 1 ether, "staked");
-        _assertBound(gas, 200_000);
+        _assertBound(gas, 250_000);
         emit log_named_uint(string.concat("staking.gas_stake_", _suffix()), gas);
     }
 

@@ -182,4 +182,50 @@ contract SlaNetworkTest is Test {
         vm.expectRevert(SlaMarket.NothingToWithdraw.selector);
         market.withdraw();
     }
+
+    /// Rounds of a feed overlap: an older round that ends after a newer one must not move the
+    /// feed back to the older value.
+    function test_feed_ignoresOlderRoundEndingLate() public {
+        ISlaMarket.SlaTerms memory t = _terms(3, 2);
+        t.rounds = 5;
+        t.revealWindow = 600;
+        feed.open(t);
+        uint256 slaId = market.slaCount();
+        _bidAll(slaId, 3);
+        vm.warp(block.timestamp + 30);
+        market.finalize(slaId);
+        address[] memory oracles = market.oraclesOf(slaId);
+        uint256 r1 = market.latestRoundOf(slaId);
+        for (uint256 i = 0; i < 3; ++i) {
+            bytes32 c = market.commitmentOf(r1, oracles[i], 100, _salt(i));
+            vm.prank(oracles[i]);
+            market.commit(r1, i, c);
+        }
+        for (uint256 i = 0; i < 2; ++i) {
+            vm.prank(oracles[i]);
+            market.reveal(r1, i, 100, _salt(i));
+        }
+        // Oracle 2 holds its reveal of round 1 while round 2 runs and answers 200.
+        vm.warp(block.timestamp + 10);
+        vm.prank(oracles[0]);
+        uint256 r2 = market.startRound(slaId);
+        for (uint256 i = 0; i < 3; ++i) {
+            bytes32 c = market.commitmentOf(r2, oracles[i], 200, _salt(10 + i));
+            vm.prank(oracles[i]);
+            market.commit(r2, i, c);
+        }
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(oracles[i]);
+            market.reveal(r2, i, 200, _salt(10 + i));
+        }
+        (uint80 id, int256 answer,,,) = feed.latestRoundData();
+        assertEq(answer, 200, "feed shows round 2");
+        vm.warp(block.timestamp + 300);
+        vm.prank(oracles[2]);
+        market.reveal(r1, 2, 100, _salt(2));
+        assertEq(uint256(market.roundOf(r1).status), uint256(ISlaMarket.RoundStatus.Answered), "round 1 answered");
+        (uint80 after_, int256 answerAfter,,,) = feed.latestRoundData();
+        assertEq(answerAfter, 200, "feed keeps the newer answer");
+        assertEq(uint256(after_), uint256(id), "no new feed round");
+    }
 }

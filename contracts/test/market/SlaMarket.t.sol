@@ -190,6 +190,40 @@ contract SlaMarketOrderTest is SlaFixture {
         assertEq(market.oraclesOf(slaId).length, 2, "two selected");
     }
 
+    function test_bid_fullListEvictsNewestLowestForHigherScore() public {
+        uint256 slaId = _propose(_terms(3));
+        // 128 bids: all score 5,000 except nodes[5] (4,000) and nodes[9] (4,000, later).
+        for (uint256 i = 0; i < 128; ++i) {
+            if (i == 5 || i == 9) reputation.setScore(nodes[i], 4000);
+            _bid(slaId, nodes[i]);
+        }
+        // An equal score cannot evict anyone.
+        reputation.setScore(nodes[128], 4000);
+        vm.prank(nodes[128]);
+        vm.expectRevert(abi.encodeWithSelector(SlaMarket.TooManyBids.selector, slaId));
+        link.transferAndCall(address(market), DEPOSIT, abi.encodeCall(ISlaMarket.bid, (slaId)));
+        // A higher score evicts the newest of the lowest (nodes[9]), which gets its deposit back.
+        reputation.setScore(nodes[139], 10_000);
+        vm.expectEmit(address(market));
+        emit ISlaMarket.DepositReturned(slaId, nodes[9], DEPOSIT);
+        _bid(slaId, nodes[139]);
+        assertEq(market.bidCountOf(slaId), 128, "still full");
+        assertEq(market.withdrawable(nodes[9]), DEPOSIT, "evicted bidder refunded");
+        assertFalse(market.isSelected(slaId, nodes[9]), "evicted");
+        (, uint256 deposits,,,) = market.escrowOf(slaId);
+        assertEq(deposits, 128 * uint256(DEPOSIT), "escrow follows the bid list");
+        // The next eviction takes nodes[5]; then the evicted may bid again only if it now scores higher.
+        reputation.setScore(nodes[138], 6000);
+        _bid(slaId, nodes[138]);
+        assertEq(market.withdrawable(nodes[5]), DEPOSIT, "second eviction");
+        vm.warp(block.timestamp + BIDDING);
+        market.finalize(slaId);
+        address[] memory chosen = market.oraclesOf(slaId);
+        assertEq(chosen[0], nodes[139], "best score first");
+        assertEq(chosen[1], nodes[138], "second best");
+        assertEq(chosen[2], nodes[0], "ties by bid time: order kept across evictions");
+    }
+
     function test_finalize_selectsBestScoresTiesByBidTime() public {
         ISlaMarket.SlaTerms memory t = _terms(3);
         uint256 slaId = _propose(t);

@@ -61,11 +61,41 @@ contract PenaltyTest is StakingFixture {
         vm.expectRevert(abi.encodeWithSelector(PoolStorage.NotNetworkContract.selector, address(rogue)));
         nodeLogic.bid(node, address(rogue), 1 ether, abi.encodeCall(ISlaMarket.bid, (7)));
         vm.expectRevert(abi.encodeWithSelector(PoolStorage.NotNetworkContract.selector, outsider));
-        nodeLogic.bid(node, outsider, 1 ether, "");
+        nodeLogic.bid(node, outsider, 1 ether, abi.encodeCall(ISlaMarket.bid, (7)));
         vm.expectRevert(abi.encodeWithSelector(PoolStorage.NotNetworkContract.selector, address(link)));
-        nodeLogic.bid(node, address(link), 1 ether, "");
+        nodeLogic.bid(node, address(link), 1 ether, abi.encodeCall(ISlaMarket.bid, (7)));
         vm.stopPrank();
         assertEq(link.balanceOf(node), 100 ether, "nothing left");
+    }
+
+    /// A deposit carries only a bid: a `propose` payload would let the operator spend the stake as a
+    /// purchaser and collect it back as an oracle of its own SLA.
+    function test_bid_payloadMustBeABid() public {
+        _stake(alice, 100 ether);
+        ISlaMarket.SlaTerms memory t;
+        vm.startPrank(operator);
+        vm.expectRevert(abi.encodeWithSelector(Node.UnsupportedBidPayload.selector, ISlaMarket.propose.selector));
+        nodeLogic.bid(node, address(market), 100 ether, abi.encodeCall(ISlaMarket.propose, (t)));
+        vm.expectRevert(abi.encodeWithSelector(Node.UnsupportedBidPayload.selector, bytes4(0)));
+        nodeLogic.bid(node, address(market), 1 ether, "");
+        vm.stopPrank();
+        assertEq(link.balanceOf(node), 100 ether, "nothing left the node");
+    }
+
+    /// A deposit that came back but is not settled yet is not profit (it would be counted twice).
+    function test_returnedUnsettledDepositIsNotProfit() public {
+        _stake(alice, 100 ether);
+        vm.prank(operator);
+        uint256 bidId = nodeLogic.bid(node, address(market), 40 ether, abi.encodeCall(ISlaMarket.bid, (7)));
+        market.release(node, 40 ether);
+        vm.prank(operator);
+        nodeLogic.forward(node, address(market), abi.encodeCall(ISlaMarket.withdraw, ()));
+        assertEq(nodeLogic.distribute(node), 0, "no profit from the returned deposit");
+        vm.prank(operator);
+        nodeLogic.settleBid(node, bidId, 0);
+        vm.prank(alice);
+        nodeLogic.withdraw(node, 100 ether);
+        assertEq(link.balanceOf(alice), 100 ether, "whole stake back");
     }
 
     function test_bid_cannotSpendOwedLink() public {

@@ -6,6 +6,7 @@ import {PoolRegistry} from "../../src/staking/PoolRegistry.sol";
 import {PoolStorage} from "../../src/staking/PoolStorage.sol";
 import {PoolKeys, PoolNames} from "../../src/staking/PoolKeys.sol";
 import {Node} from "../../src/staking/Node.sol";
+import {ISlaMarket} from "../../src/market/ISlaMarket.sol";
 import {MockMarket} from "./mocks/MockMarket.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
@@ -86,7 +87,7 @@ contract RegistryTest is StakingFixture {
         _stake(alice, 10 ether);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(PoolStorage.NotNetworkContract.selector, address(market)));
-        nodeLogic.bid(node, address(market), 1 ether, "");
+        nodeLogic.bid(node, address(market), 1 ether, abi.encodeCall(ISlaMarket.bid, (7)));
     }
 
     function test_createStorage_onlyNodeFactory() public {
