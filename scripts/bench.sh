@@ -3,7 +3,10 @@
 #   1. contract gas (forge, scripts/contracts-gas.sh)
 #   2. pipeline engine throughput (criterion, orakel-pipeline/benches/engine.rs)
 #   3. end-to-end direct-request load on anvil (automine) against one release-built node
-# Environment: BENCH_RATE (default 250 req/s offered), BENCH_DURATION (default 60s).
+#   4. SLA commit–reveal latency on anvil: 7 honest release-built nodes, rounds one after another
+#      (bench/out/sla_latency.json)
+# Environment: BENCH_RATE (default 250 req/s offered), BENCH_DURATION (default 60s),
+#              BENCH_SLA_ROUNDS (default 20).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -32,5 +35,9 @@ cargo build --release -p orakel --locked
 ref_rate="${BENCH_REF_RATE:-50}"
 echo "bench: reference, ${ref_rate}/s offered for 20s"
 ./target/release/orakel bench --rate "$ref_rate" --duration 20s --json "$out/direct_request_ref.json"
+
+sla_rounds="${BENCH_SLA_ROUNDS:-20}"
+echo "bench: SLA commit–reveal latency, 7 honest nodes, ${sla_rounds} rounds"
+./target/release/orakel bench-sla --rounds "$sla_rounds" --json "$out/sla_latency.json"
 
 python3 scripts/bench-report.py "$out" "$rate" "$duration"

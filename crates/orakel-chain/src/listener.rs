@@ -29,6 +29,10 @@ pub struct ListenerConfig {
     pub reorg_depth: u64,
     /// First block to read when there is no checkpoint (default: the head at start).
     pub start_block: Option<u64>,
+    /// Blocks a log's block must have (itself included) before the listener reads it: it
+    /// reads up to `head - (confirmations - 1)`. 0 and 1 both mean "up to the head" (the
+    /// direct-request listener counts confirmations itself, later).
+    pub confirmations: u64,
 }
 
 impl Default for ListenerConfig {
@@ -39,6 +43,7 @@ impl Default for ListenerConfig {
             max_range: 2_000,
             reorg_depth: 64,
             start_block: None,
+            confirmations: 0,
         }
     }
 }
@@ -120,7 +125,9 @@ async fn poll_once(
     checkpoint: &mut Option<Checkpoint>,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let head = rpc.block_number().await?;
+    let chain_head = rpc.block_number().await?;
+    // Only confirmed blocks are read; the handler still learns the real head.
+    let head = chain_head.saturating_sub(cfg.confirmations.saturating_sub(1));
     let mut cp = match checkpoint.take() {
         Some(cp) => cp,
         None => match store.checkpoint(&cfg.name).await? {
@@ -133,7 +140,7 @@ async fn poll_once(
                 if start > head.saturating_add(1) {
                     // The first block to read is not even the next one yet: wait for it rather
                     // than reading blocks before it.
-                    handler.on_head(head).await;
+                    handler.on_head(chain_head).await;
                     return Ok(());
                 }
                 let number = start.saturating_sub(1);
@@ -165,8 +172,8 @@ async fn poll_once(
     let result = catch_up(rpc, cfg, handler, &mut cp, head, cancel).await;
     *checkpoint = Some(cp);
     result?;
-    handler.on_head(head).await;
-    metrics::gauge!("orakel_listener_head").set(head as f64);
+    handler.on_head(chain_head).await;
+    metrics::gauge!("orakel_listener_head").set(chain_head as f64);
     Ok(())
 }
 

@@ -248,6 +248,32 @@ impl Rpc {
             .unwrap_or(0))
     }
 
+    /// Number and timestamp (unix seconds) of the latest block.
+    pub async fn latest_block_time(&self) -> Result<(u64, u64)> {
+        let block = self
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(BlockNumberOrTag::Latest).await
+            })
+            .await?;
+        block
+            .map(|b| (b.header.number, b.header.timestamp))
+            .ok_or(Error::Rpc {
+                method: "eth_getBlockByNumber",
+                last: "no latest block".into(),
+            })
+    }
+
+    /// The calldata of transaction `hash`, if the endpoint knows it.
+    pub async fn transaction_input(&self, hash: B256) -> Result<Option<Bytes>> {
+        use alloy::consensus::Transaction as _;
+        let tx = self
+            .call("eth_getTransactionByHash", |p| async move {
+                p.get_transaction_by_hash(hash).await
+            })
+            .await?;
+        Ok(tx.map(|t| t.input().clone()))
+    }
+
     /// `eth_maxPriorityFeePerGas`.
     pub async fn max_priority_fee(&self) -> Result<u128> {
         self.call("eth_maxPriorityFeePerGas", |p| async move {

@@ -20,6 +20,16 @@ pub enum Error {
         /// The mined transaction.
         tx_hash: TxHash,
     },
+    /// A transaction succeeded but lacked the event it should have emitted.
+    #[error("transaction {tx_hash} ({action}) emitted no {event} event")]
+    MissingEvent {
+        /// What the transaction was for.
+        action: &'static str,
+        /// The event expected.
+        event: &'static str,
+        /// The mined transaction.
+        tx_hash: TxHash,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -3,17 +3,23 @@
 //! # What this crate owns
 //!
 //! - `artifacts/*.json`: the ABI, creation bytecode and runtime bytecode of every contract the
-//!   Rust side deploys or talks to (`LinkToken`, `Oracle`, `PriceConsumer`, `RevertingConsumer`).
+//!   Rust side deploys or talks to (`LinkToken`, `Oracle`, `PriceConsumer`, `RevertingConsumer`,
+//!   `SlaMarket`, `SlaFeed`, `Reputation` and the four aggregators).
 //!   They are generated from `contracts/src` by `scripts/export-artifacts.sh` and committed;
 //!   `scripts/check-artifacts.sh` fails when they are stale. Never edit them by hand.
 //! - Typed bindings generated from those files with [`alloy::sol!`] (`#[sol(rpc)]`), one module per
 //!   contract: [`LinkToken`], [`Oracle`], [`PriceConsumer`], [`RevertingConsumer`]. Each module has
 //!   the call, event and error types, `BYTECODE`/`DEPLOYED_BYTECODE`, and an instance type with
 //!   `deploy`/`new`, e.g. `Oracle::deploy(&provider, link, owner)`.
+//! - The SLA stack: [`SlaMarket`] (the market the node bids on and answers rounds of, reached
+//!   through the [`sla`] alias module, which also computes commitments), [`SlaFeed`],
+//!   [`Reputation`] and the aggregators ([`TrimmedMeanAggregator`], [`MedianAggregator`],
+//!   [`ModeAggregator`], [`TwoDevAggregator`]), each in a module of its own.
 //! - Re-exports and topic constants of the events an orakel node listens for
 //!   ([`OracleRequest`], [`OracleResponse`], [`CancelOracleRequest`]).
 //! - [`deploy`]: helpers that deploy and wire the direct-request stack (token, oracle, example
-//!   consumer) for the devnet and tests; [`anvil`]: where to find the pinned `anvil` binary.
+//!   consumer) and the SLA stack (reputation, market, aggregators, feeds) for the devnet and
+//!   tests; [`anvil`]: where to find the pinned `anvil` binary.
 //!
 //! # What it must not touch
 //!
@@ -70,7 +76,138 @@ mod bindings {
     );
 }
 
+// The SLA contracts each get a module of their own: their ABIs name structs of the interfaces
+// they implement (`ISlaMarket.SlaTerms`, `IReputation.Record`), and `sol!` declares such an
+// interface next to the contract, so two of them in one module would clash.
+
+/// `SlaMarket` (`contracts/src/market/SlaMarket.sol`) with the `ISlaMarket` structs it uses.
+pub mod sla_market {
+    #![allow(clippy::too_many_arguments, missing_docs)]
+    alloy::sol!(
+        /// The SLA market (`contracts/src/market/SlaMarket.sol`): penalty bids, commit–reveal
+        /// rounds, pull payments; implements `ISlaMarket`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        SlaMarket,
+        "artifacts/SlaMarket.json"
+    );
+}
+
+/// `SlaFeed` (`contracts/src/market/SlaFeed.sol`) with the `ISlaMarket` structs it uses.
+pub mod sla_feed {
+    #![allow(clippy::too_many_arguments, missing_docs)]
+    alloy::sol!(
+        /// A price feed (`AggregatorV3Interface`) served by a recurring SLA
+        /// (`contracts/src/market/SlaFeed.sol`); its owner funds it and calls `open(terms)`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        SlaFeed,
+        "artifacts/SlaFeed.json"
+    );
+}
+
+/// `Reputation` (`contracts/src/reputation/Reputation.sol`) with the `IReputation` structs it uses.
+pub mod reputation {
+    #![allow(clippy::too_many_arguments, missing_docs)]
+    alloy::sol!(
+        /// Per-oracle round records, purchaser ratings and the score bids are ranked by
+        /// (`contracts/src/reputation/Reputation.sol`). `score_1` is `score(oracle, jobType)`, `score_0` the default formula.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Reputation,
+        "artifacts/Reputation.json"
+    );
+}
+
+/// The aggregation rules an SLA may name (`contracts/src/aggregation/*.sol`).
+pub mod aggregators {
+    #![allow(clippy::too_many_arguments, missing_docs)]
+    alloy::sol!(
+        /// Mean of the answers without the `k` lowest and `k` highest (`TrimmedMeanAggregator.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        TrimmedMeanAggregator,
+        "artifacts/TrimmedMeanAggregator.json"
+    );
+    alloy::sol!(
+        /// Median of the answers (`MedianAggregator.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        MedianAggregator,
+        "artifacts/MedianAggregator.json"
+    );
+    alloy::sol!(
+        /// Strict-majority answer (`ModeAggregator.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        ModeAggregator,
+        "artifacts/ModeAggregator.json"
+    );
+    alloy::sol!(
+        /// Mean of the answers within two standard deviations (`TwoDevAggregator.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        TwoDevAggregator,
+        "artifacts/TwoDevAggregator.json"
+    );
+}
+
+pub use aggregators::{MedianAggregator, ModeAggregator, TrimmedMeanAggregator, TwoDevAggregator};
 pub use bindings::{LinkToken, Oracle, PriceConsumer, RevertingConsumer};
+pub use reputation::Reputation;
+pub use sla_feed::SlaFeed;
+pub use sla_market::SlaMarket;
+
+/// The SLA market binding the node talks to. Every SLA call, event and struct is reached
+/// through this alias (`sla::Market::bidCall`, `sla::Market::SlaProposed`, …). It is bound to
+/// the implementation's artifact (`SlaMarket`), so its custom errors decode and its extra
+/// views (`escrowOf`, `slaCount`, `linkToken`, …) are callable.
+pub mod sla {
+    use alloy::primitives::{Address, B256, I256, U256, keccak256};
+    use alloy::sol_types::SolValue;
+
+    pub use crate::sla_market::ISlaMarket::{RoundView, SlaTerms};
+    pub use crate::sla_market::SlaMarket as Market;
+
+    /// The commitment an oracle sends in `commit`: `keccak256(abi.encode(market, roundId,
+    /// oracle, answer, salt))`, exactly as `SlaMarket.commitmentOf` computes it (ADR 0005).
+    #[must_use]
+    pub fn commitment_of(
+        market: Address,
+        round_id: U256,
+        oracle: Address,
+        answer: I256,
+        salt: B256,
+    ) -> B256 {
+        keccak256((market, round_id, oracle, answer, salt).abi_encode_params())
+    }
+
+    /// `ISlaMarket.SlaStatus` as the ABI carries it (`uint8`).
+    pub mod sla_status {
+        /// Unknown SLA.
+        pub const NONE: u8 = 0;
+        /// Bidding open.
+        pub const BIDDING: u8 = 1;
+        /// Selected oracles serve it.
+        pub const ACTIVE: u8 = 2;
+        /// Too few bids; refunded.
+        pub const CANCELLED: u8 = 3;
+        /// Rounds used up or ended by the purchaser.
+        pub const ENDED: u8 = 4;
+    }
+
+    /// `ISlaMarket.RoundStatus` as the ABI carries it (`uint8`).
+    pub mod round_status {
+        /// Unknown round.
+        pub const NONE: u8 = 0;
+        /// Commits or reveals accepted.
+        pub const OPEN: u8 = 1;
+        /// Aggregated.
+        pub const ANSWERED: u8 = 2;
+        /// Ended without an answer.
+        pub const FAILED: u8 = 3;
+    }
+}
 
 pub use Oracle::{
     CancelOracleRequest, OracleRequest, OracleResponse, cancelOracleRequestCall,
@@ -187,12 +324,44 @@ mod tests {
     }
 
     #[test]
+    fn sla_market_binding_matches_the_interface() {
+        use sla::Market;
+        assert_eq!(
+            Market::commitCall::SIGNATURE,
+            "commit(uint256,uint256,bytes32)"
+        );
+        assert_eq!(
+            Market::revealCall::SIGNATURE,
+            "reveal(uint256,uint256,int256,bytes32)"
+        );
+        assert_eq!(
+            Market::RoundStarted::SIGNATURE,
+            "RoundStarted(uint256,uint256,uint64,uint64)"
+        );
+        assert_eq!(Market::bidCall::SIGNATURE, "bid(uint256)");
+        assert!(
+            Market::SlaProposed::SIGNATURE.starts_with("SlaProposed(uint256,address,bytes32,(")
+        );
+    }
+
+    #[test]
     fn artifacts_carry_bytecode() {
         assert!(!Oracle::BYTECODE.is_empty());
         assert!(!Oracle::DEPLOYED_BYTECODE.is_empty());
         assert!(!LinkToken::BYTECODE.is_empty());
         assert!(!PriceConsumer::BYTECODE.is_empty());
         assert!(!RevertingConsumer::BYTECODE.is_empty());
+        for code in [
+            &SlaMarket::BYTECODE,
+            &SlaFeed::BYTECODE,
+            &Reputation::BYTECODE,
+            &TrimmedMeanAggregator::BYTECODE,
+            &MedianAggregator::BYTECODE,
+            &ModeAggregator::BYTECODE,
+            &TwoDevAggregator::BYTECODE,
+        ] {
+            assert!(!code.is_empty());
+        }
         // Reproducible builds: no CBOR metadata trailer (it would end in 0x0033 = 51 bytes).
         assert_ne!(
             Oracle::DEPLOYED_BYTECODE.as_ref().last_chunk::<2>(),

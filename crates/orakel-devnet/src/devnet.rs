@@ -57,6 +57,12 @@ pub struct DevnetConfig {
     /// source number `sources_per_job`. The simulator then needs `sources_per_job + 1`
     /// sources per pair for the answers to be its median.
     pub adapter_source: bool,
+    /// Run SLA nodes instead of direct-request nodes: deploy the SLA stack, give every node
+    /// `[sla]` bidding with the LINK token and [`crate::sla::SlaDevnetConfig::gas_limit`], LINK
+    /// for its deposits and an `sla` job whose pipeline plays its role (honest, lying, silent,
+    /// freeloading). No Oracle or consumer is deployed then. The node count is the number of
+    /// roles.
+    pub sla: Option<crate::sla::SlaDevnetConfig>,
 }
 
 impl DevnetConfig {
@@ -78,7 +84,18 @@ impl DevnetConfig {
             keep: false,
             single_source_job: false,
             adapter_source: false,
+            sla: None,
         }
+    }
+
+    /// Defaults for an SLA devnet (see [`DevnetConfig::sla`]) with one node per entry of
+    /// `sla.nodes`. The simulator never fails or lies, so honest oracles agree.
+    pub fn sla(root: PathBuf, exe: PathBuf, sla: crate::sla::SlaDevnetConfig) -> Self {
+        let mut cfg = Self::new(root, exe, sla.nodes.len());
+        cfg.sim = cfg.sim.without_faults();
+        cfg.sim.sources_per_pair = cfg.sources_per_job;
+        cfg.sla = Some(sla);
+        cfg
     }
 }
 
@@ -102,10 +119,12 @@ pub struct DevnetNode {
     pub index: usize,
     /// The process.
     pub process: NodeProcess,
-    /// Its Oracle contract.
+    /// Its Oracle contract (zero on an SLA devnet).
     pub oracle: Address,
-    /// The example consumer that asks it.
+    /// The example consumer that asks it (zero on an SLA devnet).
     pub consumer: Address,
+    /// Its role on an SLA devnet.
+    pub sla_role: Option<crate::sla::SlaRole>,
     /// Its job's external id.
     pub job_id: Uuid,
     /// The `specId` requests carry (32 ASCII hex bytes of the job id).
@@ -157,6 +176,8 @@ pub struct Devnet {
     pub sim: SimHandle,
     /// The sample adapter, when [`DevnetConfig::adapter_source`] is set.
     pub adapter: Option<DevnetAdapter>,
+    /// The SLA stack and job, when [`DevnetConfig::sla`] is set.
+    pub sla: Option<crate::sla::SlaNetwork>,
     watchdog: Option<tokio_util::sync::CancellationToken>,
 }
 
@@ -187,7 +208,18 @@ impl Devnet {
     /// Starts the chain (unless an RPC URL is given), deploys LINK, starts the simulator, and
     /// for each node: creates its root and key, funds it, deploys its Oracle and consumer,
     /// starts the process and registers its job.
-    pub async fn start(cfg: DevnetConfig, mut progress: impl FnMut(&str)) -> Result<Self> {
+    pub async fn start(mut cfg: DevnetConfig, mut progress: impl FnMut(&str)) -> Result<Self> {
+        if let Some(sla) = &cfg.sla {
+            if sla.nodes.is_empty() {
+                return Err(Error::Setup("an SLA devnet needs at least one node".into()));
+            }
+            cfg.nodes = sla.nodes.len();
+            if cfg.adapter_source || cfg.single_source_job {
+                return Err(Error::Setup(
+                    "SLA nodes ask the simulator directly (no adapter, no single-URL job)".into(),
+                ));
+            }
+        }
         let asked = cfg.sources_per_job + usize::from(cfg.adapter_source);
         if !cfg.single_source_job && cfg.sim.sources_per_pair != asked {
             // The answers are checked against the median of every simulated source.
@@ -265,6 +297,23 @@ impl Devnet {
             None
         };
 
+        let sla = match &cfg.sla {
+            Some(sla_cfg) => {
+                let stack = deploy::deploy_sla_stack(&provider, deployer, link).await?;
+                progress(&format!(
+                    "contracts SLA market {:#x}, reputation {:#x}, trimmed mean (k = 1) {:#x}",
+                    stack.market, stack.reputation, stack.trimmed_mean
+                ));
+                Some(crate::sla::SlaNetwork {
+                    stack,
+                    job_id: sla_cfg.job_id,
+                    spec_id: spec_id_of(&sla_cfg.job_id),
+                    job_type: sla_cfg.job_type,
+                })
+            }
+            None => None,
+        };
+
         let watchdog = anvil
             .as_ref()
             .map(|_| spawn_mining_watchdog(provider.clone()));
@@ -278,14 +327,23 @@ impl Devnet {
             nodes: Vec::new(),
             sim,
             adapter,
+            sla,
             watchdog,
         };
         for index in 0..devnet.cfg.nodes {
             let node = devnet.add_node(index).await?;
-            progress(&format!(
-                "node-{index}    {:#x}  oracle {:#x}  consumer {:#x}  api {}",
-                node.process.address, node.oracle, node.consumer, node.process.api_url
-            ));
+            match node.sla_role {
+                Some(role) => progress(&format!(
+                    "node-{index}    {:#x}  {:<20} api {}",
+                    node.process.address,
+                    role.name(),
+                    node.process.api_url
+                )),
+                None => progress(&format!(
+                    "node-{index}    {:#x}  oracle {:#x}  consumer {:#x}  api {}",
+                    node.process.address, node.oracle, node.consumer, node.process.api_url
+                )),
+            }
             devnet.nodes.push(node);
         }
         Ok(devnet)
@@ -328,6 +386,19 @@ impl Devnet {
             .map_err(chain_err)?;
         if !receipt.status() {
             return Err(Error::Chain(format!("funding node-{index} reverted")));
+        }
+        if let (Some(sla_cfg), Some(net)) = (&cfg.sla, &self.sla) {
+            return self
+                .add_sla_node(
+                    index,
+                    sla_cfg,
+                    net,
+                    &root,
+                    &password_file,
+                    api_addr,
+                    init.address,
+                )
+                .await;
         }
         let oracle =
             deploy::deploy_oracle(&self.provider, self.deployer, self.link, self.deployer).await?;
@@ -377,6 +448,7 @@ impl Devnet {
             process,
             oracle,
             consumer,
+            sla_role: None,
             job_id,
             spec_id: spec_id_of(&job_id),
             job_spec,
@@ -391,6 +463,83 @@ impl Devnet {
             )
             .await?;
         }
+        self.create_job(&node, &node.job_spec).await?;
+        Ok(node)
+    }
+
+    /// The SLA half of [`Devnet::add_node`]: LINK for deposits, `[sla]` in the node's config,
+    /// start, and the `sla` job of the node's role.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_sla_node(
+        &self,
+        index: usize,
+        sla_cfg: &crate::sla::SlaDevnetConfig,
+        net: &crate::sla::SlaNetwork,
+        root: &Path,
+        password_file: &Path,
+        api_addr: SocketAddr,
+        address: Address,
+    ) -> Result<DevnetNode> {
+        let setup = sla_cfg
+            .nodes
+            .get(index)
+            .copied()
+            .ok_or_else(|| Error::Setup(format!("no SLA role for node-{index}")))?;
+        if !sla_cfg.node_link.is_zero() {
+            deploy::transfer_link(
+                &self.provider,
+                self.deployer,
+                self.link,
+                address,
+                sla_cfg.node_link,
+            )
+            .await?;
+        }
+        let config_path = root.join("config.toml");
+        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::Io {
+            what: format!("reading {}", config_path.display()),
+            source: e,
+        })?;
+        let mut node_cfg = orakel_node::config::NodeConfig::parse(&text, &config_path)?;
+        node_cfg.root = root.to_path_buf();
+        node_cfg.sla.enabled = true;
+        node_cfg.sla.link_address = Some(self.link);
+        node_cfg.sla.gas_limit = Some(sla_cfg.gas_limit);
+        node_cfg.sla.fault.skip_reveal = setup.role == crate::sla::SlaRole::Silent;
+        node_cfg.sla.fault.copy_commitment = setup.role == crate::sla::SlaRole::Freeloader;
+        node_cfg.save()?;
+
+        let process =
+            NodeProcess::spawn(&self.cfg.exe, root, password_file, api_addr, address).await?;
+        let sim_base = self.sim.base_url();
+        let job_spec = crate::spec::SlaJob {
+            name: &format!("devnet-sla-{index}"),
+            job_id: net.job_id,
+            market: net.stack.market,
+            sim_base: &sim_base,
+            sources: self.cfg.sources_per_job,
+            allowed_faults: self.cfg.allowed_faults,
+            http_timeout: &self.cfg.http_timeout,
+            lie_factor: setup.role.lie_factor(),
+            delay_ms: setup
+                .pipeline_delay
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        }
+        .spec();
+        std::fs::write(root.join("job.toml"), &job_spec).map_err(|e| Error::Io {
+            what: "writing job.toml".into(),
+            source: e,
+        })?;
+        let node = DevnetNode {
+            index,
+            process,
+            oracle: Address::ZERO,
+            consumer: Address::ZERO,
+            sla_role: Some(setup.role),
+            job_id: net.job_id,
+            spec_id: net.spec_id,
+            job_spec,
+        };
         self.create_job(&node, &node.job_spec).await?;
         Ok(node)
     }

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod demo;
 mod devnet;
 pub mod process;
+pub mod sla;
 pub mod spec;
 
 pub use devnet::{

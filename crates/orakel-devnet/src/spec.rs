@@ -191,3 +191,85 @@ observationSource = """
 "#
     )
 }
+
+/// An `sla` job: answers every round of SLAs of `market` whose `specId` is `job_id` with the
+/// median of `sources` simulator sources for the SLA's `pair` parameter, scaled by its `times`
+/// parameter (the SLA's `params` are diet CBOR `{pair, times}`, like a direct request's data).
+#[derive(Debug, Clone)]
+pub struct SlaJob<'a> {
+    /// Job name.
+    pub name: &'a str,
+    /// External job id: the SLA's `specId`.
+    pub job_id: Uuid,
+    /// The SLA market.
+    pub market: Address,
+    /// Base URL of the simulator.
+    pub sim_base: &'a str,
+    /// Sources asked: indices `0..sources`.
+    pub sources: usize,
+    /// Failed inputs the median tolerates.
+    pub allowed_faults: usize,
+    /// Timeout of each `http` task.
+    pub http_timeout: &'a str,
+    /// A final `multiply` by this factor after scaling (a lying oracle: `"10"`, `"0.97"`).
+    pub lie_factor: Option<&'a str>,
+    /// Wait this many milliseconds before fetching (the simulator's `/fault/slow` route), so a
+    /// test can order the oracles' commits.
+    pub delay_ms: Option<u64>,
+}
+
+impl SlaJob<'_> {
+    /// The job spec (TOML with a DOT `observationSource`).
+    pub fn spec(&self) -> String {
+        let SlaJob {
+            name,
+            job_id,
+            market,
+            sim_base,
+            sources,
+            allowed_faults,
+            http_timeout,
+            lie_factor,
+            delay_ms,
+        } = *self;
+        let mut tasks = String::new();
+        let mut edges = String::new();
+        if let Some(ms) = delay_ms {
+            tasks.push_str(&format!(
+                "    delay   [type=\"http\" method=GET url=\"{sim_base}/fault/slow?ms={ms}\" timeout=\"{}ms\"]\n",
+                ms + 5_000
+            ));
+            edges.push_str("    delay -> params\n");
+        }
+        tasks.push_str("    params  [type=\"cborparse\" data=\"$(jobRun.params)\"]\n");
+        for i in 0..sources {
+            tasks.push_str(&format!(
+                "    fetch_{i} [type=\"http\" method=GET url=\"{sim_base}/sources/{i}/price?pair=$(params.pair)\" timeout=\"{http_timeout}\"]\n    parse_{i} [type=\"jsonparse\" path=\"price\" data=\"$(fetch_{i})\"]\n"
+            ));
+            edges.push_str(&format!("    params -> fetch_{i} -> parse_{i} -> median\n"));
+        }
+        tasks.push_str(&format!(
+            "    median  [type=\"median\" allowedFaults={allowed_faults}]\n    scale   [type=\"multiply\" input=\"$(median)\" times=\"$(params.times)\"]\n"
+        ));
+        edges.push_str("    median -> scale\n");
+        if let Some(factor) = lie_factor {
+            tasks.push_str(&format!(
+                "    lie     [type=\"multiply\" input=\"$(scale)\" times=\"{factor}\"]\n"
+            ));
+            edges.push_str("    scale -> lie\n");
+        }
+        let max_task = delay_ms.map_or(10_000, |ms| ms + 10_000);
+        format!(
+            r#"type = "sla"
+schemaVersion = 1
+name = "{name}"
+externalJobID = "{job_id}"
+marketAddress = "{market:#x}"
+maxTaskDuration = "{max_task}ms"
+observationSource = """
+{tasks}
+{edges}"""
+"#
+        )
+    }
+}

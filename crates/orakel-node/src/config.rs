@@ -34,6 +34,9 @@ pub struct NodeConfig {
     /// Outbound HTTP of `http` tasks.
     #[serde(default)]
     pub http: HttpConfig,
+    /// SLA markets: bidding policy and (devnet only) fault injection.
+    #[serde(default, skip_serializing_if = "SlaConfig::is_default")]
+    pub sla: SlaConfig,
     /// Root directory (set at load time, not read from the file).
     #[serde(skip)]
     pub root: PathBuf,
@@ -130,6 +133,141 @@ pub struct HttpConfig {
     /// Longest a single task may take when its spec sets no `maxTaskDuration`.
     #[serde(default = "default_max_task", with = "humantime_serde")]
     pub max_task_duration: Duration,
+}
+
+/// Chain id of the local devnet (anvil), the only chain fault injection may run on.
+pub const DEVNET_CHAIN_ID: u64 = 31337;
+
+/// `[sla]`: whether and on what the node bids in SLA markets. Keys are snake_case like the
+/// rest of the file; the camelCase spellings of job specs are accepted too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// Whether the node places new bids. Turning it off never abandons SLAs the node already
+    /// serves (that would forfeit their deposits): their rounds are still answered.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The LINK token bids are paid with (`transferAndCall`); required to bid.
+    #[serde(
+        default,
+        alias = "linkAddress",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link_address: Option<alloy::primitives::Address>,
+    /// Reputation categories (`SlaTerms.jobType`, bytes32 hex) the node bids on; empty: any.
+    #[serde(default, alias = "jobTypes")]
+    pub job_types: Vec<alloy::primitives::B256>,
+    /// Lowest `paymentPerOracle` (per round) worth bidding for, in juels.
+    #[serde(default, alias = "minPaymentJuels")]
+    pub min_payment_juels: Juels,
+    /// Highest `penaltyDeposit` the node puts at stake per SLA, in juels (none: no limit).
+    #[serde(
+        default,
+        alias = "maxPenaltyJuels",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_penalty_juels: Option<Juels>,
+    /// Most SLAs bid on or served at once.
+    #[serde(default = "default_max_slas", alias = "maxConcurrentSlas")]
+    pub max_concurrent_slas: u64,
+    /// Blocks a market log needs (its own included) before the node acts on it.
+    #[serde(default = "default_sla_confirmations")]
+    pub confirmations: u64,
+    /// Gas limit of SLA transactions (bid, commit, reveal, finalize, closeRound, startRound);
+    /// default: `[tx].default_gas_limit`. `closeRound` aggregates and calls back, so leave room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_limit: Option<u64>,
+    /// Fault injection for demonstrations; refused unless the chain id is 31337.
+    #[serde(default)]
+    pub fault: SlaFaultConfig,
+}
+
+/// `[sla.fault]`: make this node misbehave on purpose (devnet only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaFaultConfig {
+    /// Commit, then go silent: never reveal (the market slashes the deposit).
+    #[serde(default, alias = "skipReveal")]
+    pub skip_reveal: bool,
+    /// Freeloader: run no pipeline, copy the first other oracle's commitment of each round,
+    /// and later "reveal" that oracle's answer and salt, which the market refuses (the
+    /// commitment binds the original oracle's address).
+    #[serde(default, alias = "copyCommitment")]
+    pub copy_commitment: bool,
+}
+
+impl SlaFaultConfig {
+    /// Whether any fault is switched on.
+    pub fn any(&self) -> bool {
+        self.skip_reveal || self.copy_commitment
+    }
+}
+
+/// An amount of juels: a TOML integer, or a string of decimal digits for amounts beyond
+/// 64-bit integers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Juels(pub alloy::primitives::U256);
+
+impl Serialize for Juels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Juels {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(i64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(i) => u64::try_from(i)
+                .map(|u| Juels(alloy::primitives::U256::from(u)))
+                .map_err(|_| serde::de::Error::custom("juels must not be negative")),
+            Raw::Text(t) => parse_juels(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+fn parse_juels(text: &str) -> std::result::Result<Juels, String> {
+    let t = text.trim().replace('_', "");
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("invalid juels {text:?}: expected decimal digits"));
+    }
+    alloy::primitives::U256::from_str_radix(&t, 10)
+        .map(Juels)
+        .map_err(|e| format!("invalid juels {text:?}: {e}"))
+}
+
+fn default_max_slas() -> u64 {
+    10
+}
+fn default_sla_confirmations() -> u64 {
+    1
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            link_address: None,
+            job_types: Vec::new(),
+            min_payment_juels: Juels::default(),
+            max_penalty_juels: None,
+            max_concurrent_slas: default_max_slas(),
+            confirmations: default_sla_confirmations(),
+            gas_limit: None,
+            fault: SlaFaultConfig::default(),
+        }
+    }
+}
+
+impl SlaConfig {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 fn default_poll() -> Duration {
@@ -233,6 +371,7 @@ impl NodeConfig {
             api: ApiConfig::default(),
             tx: TxConfig::default(),
             http: HttpConfig::default(),
+            sla: SlaConfig::default(),
             root: root.to_path_buf(),
         }
     }
@@ -245,6 +384,7 @@ impl NodeConfig {
         let mut cfg = Self::parse(&text, &path)?;
         cfg.root = root.to_path_buf();
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -279,7 +419,64 @@ impl NodeConfig {
                 .map_err(|e| Error::Config(format!("ORAKEL_API_LISTEN={v:?}: {e}")))?;
         }
         if let Some(v) = get("ORAKEL_HTTP_ALLOW_PRIVATE_TARGETS") {
-            self.http.allow_private_targets = matches!(v.as_str(), "1" | "true" | "yes");
+            self.http.allow_private_targets = flag(&v);
+        }
+        if let Some(v) = get("ORAKEL_SLA_ENABLED") {
+            self.sla.enabled = flag(&v);
+        }
+        if let Some(v) = get("ORAKEL_SLA_LINK_ADDRESS") {
+            self.sla.link_address = Some(
+                v.trim()
+                    .parse()
+                    .map_err(|e| Error::Config(format!("ORAKEL_SLA_LINK_ADDRESS={v:?}: {e}")))?,
+            );
+        }
+        if let Some(v) = get("ORAKEL_SLA_JOB_TYPES") {
+            self.sla.job_types = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse().map_err(|e| {
+                        Error::Config(format!(
+                            "ORAKEL_SLA_JOB_TYPES: {s:?} is not bytes32 hex: {e}"
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?;
+        }
+        if let Some(v) = get("ORAKEL_SLA_MIN_PAYMENT_JUELS") {
+            self.sla.min_payment_juels = parse_juels(&v)
+                .map_err(|e| Error::Config(format!("ORAKEL_SLA_MIN_PAYMENT_JUELS: {e}")))?;
+        }
+        if let Some(v) = get("ORAKEL_SLA_MAX_PENALTY_JUELS") {
+            self.sla.max_penalty_juels = Some(
+                parse_juels(&v)
+                    .map_err(|e| Error::Config(format!("ORAKEL_SLA_MAX_PENALTY_JUELS: {e}")))?,
+            );
+        }
+        if let Some(v) = get("ORAKEL_SLA_MAX_CONCURRENT_SLAS") {
+            self.sla.max_concurrent_slas = v
+                .trim()
+                .parse()
+                .map_err(|e| Error::Config(format!("ORAKEL_SLA_MAX_CONCURRENT_SLAS={v:?}: {e}")))?;
+        }
+        if let Some(v) = get("ORAKEL_SLA_FAULT_SKIP_REVEAL") {
+            self.sla.fault.skip_reveal = flag(&v);
+        }
+        if let Some(v) = get("ORAKEL_SLA_FAULT_COPY_COMMITMENT") {
+            self.sla.fault.copy_commitment = flag(&v);
+        }
+        Ok(())
+    }
+
+    /// Checks what the types alone cannot: fault injection only on the devnet chain.
+    pub fn validate(&self) -> Result<()> {
+        if self.sla.fault.any() && self.chain.chain_id != DEVNET_CHAIN_ID {
+            return Err(Error::Config(format!(
+                "[sla.fault] (skip_reveal / copy_commitment) makes the node misbehave on purpose and is only allowed on the local devnet (chain id {DEVNET_CHAIN_ID}); this node's chain id is {}",
+                self.chain.chain_id
+            )));
         }
         Ok(())
     }
@@ -328,6 +525,10 @@ impl NodeConfig {
         let text = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
         crate::init::write_private(&self.root.join(CONFIG_FILE), &text)
     }
+}
+
+fn flag(v: &str) -> bool {
+    matches!(v.trim(), "1" | "true" | "yes")
 }
 
 /// 1-based line and column of a byte offset.
@@ -405,6 +606,110 @@ mod tests {
         assert_eq!(cfg.resume_base_url(), "http://127.0.0.1:7000");
         cfg.api.public_url = Some("https://node.example/".into());
         assert_eq!(cfg.resume_base_url(), "https://node.example");
+    }
+
+    #[test]
+    fn sla_section_parses_with_either_spelling() -> Result<()> {
+        let base = "[chain]\nrpc_urls = [\"http://127.0.0.1:8545\"]\nchain_id = 31337\n";
+        let cfg = NodeConfig::parse(base, Path::new("c.toml"))?;
+        assert_eq!(cfg.sla, SlaConfig::default());
+        assert!(!cfg.sla.enabled);
+        let text = format!(
+            "{base}[sla]\nenabled = true\nlink_address = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\njob_types = [\"0x{}\"]\nmin_payment_juels = 1000\nmax_penalty_juels = \"100000000000000000000\"\nmax_concurrent_slas = 3\n",
+            "11".repeat(32)
+        );
+        let cfg = NodeConfig::parse(&text, Path::new("c.toml"))?;
+        assert!(cfg.sla.enabled);
+        assert_eq!(cfg.sla.job_types.len(), 1);
+        assert_eq!(
+            cfg.sla.min_payment_juels.0,
+            alloy::primitives::U256::from(1000u64)
+        );
+        assert_eq!(
+            cfg.sla
+                .max_penalty_juels
+                .map(|j| j.0.to_string())
+                .as_deref(),
+            Some("100000000000000000000")
+        );
+        assert_eq!(cfg.sla.max_concurrent_slas, 3);
+        let camel = format!(
+            "{base}[sla]\nenabled = true\njobTypes = []\nminPaymentJuels = \"5\"\nmaxConcurrentSlas = 2\n[sla.fault]\nskipReveal = true\n"
+        );
+        let cfg = NodeConfig::parse(&camel, Path::new("c.toml"))?;
+        assert_eq!(
+            cfg.sla.min_payment_juels.0,
+            alloy::primitives::U256::from(5u64)
+        );
+        assert!(cfg.sla.fault.skip_reveal && !cfg.sla.fault.copy_commitment);
+        cfg.validate()?;
+        // Saved and read back unchanged.
+        let again = NodeConfig::parse(
+            &toml::to_string_pretty(&cfg).map_err(|e| Error::Config(e.to_string()))?,
+            Path::new("c.toml"),
+        )?;
+        assert_eq!(again.sla, cfg.sla);
+
+        let bad = format!("{base}[sla]\nmin_payment_juels = \"1.5\"\n");
+        let err = NodeConfig::parse(&bad, Path::new("c.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("c.toml:5:") && err.contains("invalid juels"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn fault_injection_is_refused_off_the_devnet() {
+        let mut cfg = NodeConfig::new(Path::new("/r"), vec![], 1);
+        cfg.sla.fault.copy_commitment = true;
+        let err = cfg
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("[sla.fault]") && err.contains("31337") && err.contains("chain id is 1"),
+            "{err}"
+        );
+        cfg.chain.chain_id = DEVNET_CHAIN_ID;
+        assert!(cfg.validate().is_ok());
+        cfg.sla.fault.copy_commitment = false;
+        cfg.chain.chain_id = 1;
+        assert!(cfg.validate().is_ok());
+    }
+
+    #[test]
+    fn sla_env_overrides_apply() -> Result<()> {
+        let mut cfg = NodeConfig::new(Path::new("/r"), vec![], 31337);
+        cfg.apply_env(|k| match k {
+            "ORAKEL_SLA_ENABLED" => Some("true".into()),
+            "ORAKEL_SLA_JOB_TYPES" => Some(format!("0x{}, 0x{}", "01".repeat(32), "02".repeat(32))),
+            "ORAKEL_SLA_MIN_PAYMENT_JUELS" => Some("7".into()),
+            "ORAKEL_SLA_MAX_PENALTY_JUELS" => Some("9".into()),
+            "ORAKEL_SLA_MAX_CONCURRENT_SLAS" => Some("4".into()),
+            "ORAKEL_SLA_LINK_ADDRESS" => Some("0x5FbDB2315678afecb367f032d93F642f64180aa3".into()),
+            "ORAKEL_SLA_FAULT_SKIP_REVEAL" => Some("1".into()),
+            _ => None,
+        })?;
+        assert!(cfg.sla.enabled && cfg.sla.fault.skip_reveal);
+        assert_eq!(cfg.sla.job_types.len(), 2);
+        assert_eq!(
+            cfg.sla.min_payment_juels.0,
+            alloy::primitives::U256::from(7u64)
+        );
+        assert_eq!(
+            cfg.sla.max_penalty_juels.map(|j| j.0),
+            Some(alloy::primitives::U256::from(9u64))
+        );
+        assert_eq!(cfg.sla.max_concurrent_slas, 4);
+        assert!(cfg.sla.link_address.is_some());
+        let bad = cfg.apply_env(|k| (k == "ORAKEL_SLA_JOB_TYPES").then(|| "0x12".to_string()));
+        assert!(bad.is_err());
+        Ok(())
     }
 
     #[test]

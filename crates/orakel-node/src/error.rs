@@ -29,6 +29,9 @@ pub enum Error {
         /// Cause.
         source: std::io::Error,
     },
+    /// The SLA service failed.
+    #[error("sla: {0}")]
+    Sla(String),
     /// Metrics exporter could not be installed.
     #[error("metrics: {0}")]
     Metrics(String),

@@ -315,7 +315,7 @@ fn task_row(t: &orakel_pipeline::TaskResult) -> NewTaskRun {
     }
 }
 
-fn task_rows(outcome: &RunOutcome) -> Vec<NewTaskRun> {
+pub(crate) fn task_rows(outcome: &RunOutcome) -> Vec<NewTaskRun> {
     outcome.tasks.iter().map(task_row).collect()
 }
 

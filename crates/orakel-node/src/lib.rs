@@ -2,7 +2,8 @@
 //! runs job pipelines, sends fulfilments through the transaction manager, and serves the REST
 //! API with Prometheus metrics.
 //!
-//! This crate wires the parts together and owns the job types (today: `directrequest`). It
+//! This crate wires the parts together and owns the job types (`directrequest`, `cron`,
+//! `webhook`, `sla`). It
 //! must not talk SQL (that is `orakel-store`), RPC/signing (`orakel-chain`) or parse specs
 //! (`orakel-pipeline`) itself.
 
@@ -20,6 +21,8 @@ mod resume;
 pub mod routes;
 mod secrets;
 pub mod sink;
+pub mod sla;
+mod sla_api;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -58,6 +61,8 @@ pub struct NodeShared {
     pub bridges: Arc<bridges::Bridges>,
     /// Executor of cron, webhook and resumed runs.
     pub runs: Arc<jobrun::JobRuns>,
+    /// The SLA service's chain access (withdrawals from the API).
+    pub sla_chain: Arc<dyn sla::SlaChain>,
 }
 
 /// A running node.
@@ -160,7 +165,7 @@ pub async fn create_job(
 fn check_supported(spec: &orakel_pipeline::JobSpec, chain_id: u64) -> Result<()> {
     if !matches!(
         spec.job_type,
-        JobType::DirectRequest | JobType::Cron | JobType::Webhook
+        JobType::DirectRequest | JobType::Cron | JobType::Webhook | JobType::Sla
     ) {
         return Err(Error::Unsupported(format!(
             "job type {} is not served by this node yet",
@@ -179,6 +184,7 @@ fn check_supported(spec: &orakel_pipeline::JobSpec, chain_id: u64) -> Result<()>
 
 /// Starts a node: database, chain access, transaction manager, jobs, listener, API.
 pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHandle> {
+    cfg.validate()?;
     let cancel = CancellationToken::new();
     let metrics = install_metrics();
     let store = Store::open(&cfg.database_url()).await?;
@@ -207,6 +213,8 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     )
     .await?;
 
+    let sla_chain: Arc<dyn sla::SlaChain> =
+        Arc::new(sla::ChainSla::new(rpc.clone(), txm.clone(), store.clone()));
     let bridges = Arc::new(bridges::Bridges::load(&store).await?);
     let starts = Arc::new(directrequest::RunStarts::default());
     let sink = Arc::new(sink::ChainTxSink::new(
@@ -267,7 +275,7 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         store.clone(),
         rpc.clone(),
         registry.clone(),
-        runner,
+        runner.clone(),
         starts,
         cfg.chain.reorg_depth,
         cancel.clone(),
@@ -277,6 +285,15 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     runs.set_request_runs(direct.clone());
     runs.resume().await?;
     direct.resume().await?;
+    let slas = sla::SlaService::new(
+        store.clone(),
+        registry.clone(),
+        runner.clone(),
+        sla_chain.clone(),
+        sla::SlaServiceConfig::from(&cfg.sla),
+        cancel.clone(),
+    );
+    slas.resume().await.map_err(|e| Error::Sla(e.to_string()))?;
 
     let shared = Arc::new(NodeShared {
         store: store.clone(),
@@ -288,6 +305,7 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         metrics,
         bridges,
         runs: runs.clone(),
+        sla_chain,
     });
 
     let listener = tokio::net::TcpListener::bind(cfg.api.listen)
@@ -317,6 +335,21 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     }
     tasks.spawn(direct.clone().schedule_loop());
     tasks.spawn(cron::run(registry.clone(), runs, cancel.clone()));
+    tasks.spawn(slas.clone().run());
+    tasks.spawn(LogListener::run(
+        rpc.clone(),
+        store.clone(),
+        ListenerConfig {
+            name: sla::LISTENER.into(),
+            poll_interval: cfg.chain.poll_interval,
+            max_range: 2_000,
+            reorg_depth: cfg.chain.reorg_depth,
+            start_block: cfg.chain.start_block,
+            confirmations: cfg.sla.confirmations,
+        },
+        slas,
+        cancel.clone(),
+    ));
     tasks.spawn(LogListener::run(
         rpc,
         store,
@@ -326,6 +359,7 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
             max_range: 2_000,
             reorg_depth: cfg.chain.reorg_depth,
             start_block: cfg.chain.start_block,
+            confirmations: 0,
         },
         direct,
         cancel.clone(),

@@ -105,6 +105,29 @@ impl JobRegistry {
         (dr.contract_address == oracle).then(|| job.clone())
     }
 
+    /// The `sla` job an `SlaProposed` log's `specId` names, if it serves `market`.
+    pub fn for_sla(&self, spec_id: B256, market: Address) -> Option<Arc<LoadedJob>> {
+        let idx = self.index.read().ok()?;
+        let job = idx.by_spec_id.get(&spec_id)?;
+        let sla = job.spec.sla.as_ref()?;
+        (sla.market_address == market).then(|| job.clone())
+    }
+
+    /// Every SLA market some `sla` job serves.
+    pub fn sla_markets(&self) -> Vec<Address> {
+        let Ok(idx) = self.index.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Address> = idx
+            .by_db_id
+            .values()
+            .filter_map(|j| j.spec.sla.as_ref().map(|s| s.market_address))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// A job by database id.
     pub fn get(&self, id: i64) -> Option<Arc<LoadedJob>> {
         self.index.read().ok()?.by_db_id.get(&id).cloned()

@@ -119,6 +119,9 @@ pub fn token_routes() -> Router<Arc<NodeShared>> {
             axum::routing::delete(crate::webhook::delete_initiator),
         )
         .route("/v2/suspended_runs", get(crate::resume::list_suspended))
+        .route("/v2/sla", get(crate::sla_api::list))
+        .route("/v2/sla/{id}/rounds", get(crate::sla_api::rounds))
+        .route("/v2/sla/withdraw", post(crate::sla_api::withdraw))
 }
 
 /// Routes that authenticate each call themselves.

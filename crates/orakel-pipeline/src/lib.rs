@@ -51,8 +51,9 @@ pub use runner::{
     TxSubmitted,
 };
 pub use spec::{
-    BridgeTaskRef, CronSpec, ExternalInitiatorRef, Schedule, ScheduleError, WebhookSpec,
-}; // cron/webhook job types
+    BridgeTaskRef, CronSpec, ExternalInitiatorRef, Schedule, ScheduleError, SlaSpec, WebhookSpec,
+    sla_answer, sla_run_vars,
+}; // cron/webhook/sla job types
 pub use spec::{
     DEFAULT_MIN_INCOMING_CONFIRMATIONS, DirectRequestSpec, JobSpec, JobType, SpecError,
     direct_request_run_vars, format_duration, job_id_from_spec_id, parse_duration, parse_job_spec,

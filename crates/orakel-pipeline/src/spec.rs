@@ -63,6 +63,10 @@ pub enum JobType {
     /// Runs when asked through the node's API (by an operator or an external initiator).
     #[serde(rename = "webhook")]
     Webhook,
+    /// Bids on SLAs of an SLA market whose `specId` is the job's external id and answers
+    /// their rounds with commit–reveal.
+    #[serde(rename = "sla")]
+    Sla,
 }
 
 impl JobType {
@@ -72,12 +76,13 @@ impl JobType {
             JobType::DirectRequest => "directrequest",
             JobType::Cron => "cron",
             JobType::Webhook => "webhook",
+            JobType::Sla => "sla",
         }
     }
 }
 
 /// The job types `parse_job_spec` accepts, as listed in error messages.
-const SUPPORTED_JOB_TYPES: &str = "directrequest, cron, webhook";
+const SUPPORTED_JOB_TYPES: &str = "directrequest, cron, webhook, sla";
 
 impl fmt::Display for JobType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -87,7 +92,6 @@ impl fmt::Display for JobType {
 
 /// Job types of the established format that are recognised but not runnable yet.
 const PLANNED_JOB_TYPES: &[&str] = &[
-    "sla",
     "fluxmonitor",
     "offchainreporting",
     "offchainreporting2",
@@ -116,6 +120,16 @@ pub struct DirectRequestSpec {
 pub struct CronSpec {
     /// When the job runs.
     pub schedule: Schedule,
+}
+
+/// The sla-specific part of a spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaSpec {
+    /// The SLA market whose `SlaProposed` logs with this job's `specId` the node bids on.
+    pub market_address: Address,
+    /// How often the pipeline runs for the node's active feed SLAs (rounds > 1) to check the
+    /// deviation threshold; `None`: no deviation checks (rounds start on heartbeat only).
+    pub poll_interval: Option<Duration>,
 }
 
 /// An external initiator a webhook job accepts runs from.
@@ -183,6 +197,8 @@ pub struct JobSpec {
     pub cron: Option<CronSpec>,
     /// Present for `webhook` jobs.
     pub webhook: Option<WebhookSpec>,
+    /// Present for `sla` jobs.
+    pub sla: Option<SlaSpec>,
     /// The pipeline's `bridge` tasks whose `name` is a literal (no variables).
     pub bridge_tasks: Vec<BridgeTaskRef>,
     /// The compiled pipeline.
@@ -241,6 +257,58 @@ pub fn direct_request_run_vars(
         ("logTxHash", Value::from(log_tx_hash)),
         ("meta", meta),
     ])
+}
+
+/// The `jobRun.*` variables the node provides for a run of an `sla` job: `slaId` and
+/// `roundId` (numbers; `roundId` is 0 for the runs that check a feed's deviation between
+/// rounds), `params` (the SLA's CBOR parameters, bytes, for `cborparse`) and
+/// `marketAddress`.
+pub fn sla_run_vars(sla_id: U256, round_id: U256, params: Bytes, market: Address) -> Value {
+    Value::map([
+        ("slaId", Value::Decimal(crate::decimal::from_u256(sla_id))),
+        (
+            "roundId",
+            Value::Decimal(crate::decimal::from_u256(round_id)),
+        ),
+        ("params", Value::Bytes(params)),
+        ("marketAddress", Value::Address(market)),
+    ])
+}
+
+/// The `int256` answer of an sla run from its final output `value` (of task `task`):
+/// integral numbers (or strings holding one) in the `int256` range; booleans as 0 and 1;
+/// exactly 32 bytes as the word itself (bytes32 answers). Anything else, in particular a
+/// fraction, is an error naming the task: scale prices in the pipeline (`multiply`).
+pub fn sla_answer(task: &str, value: &Value) -> Result<alloy_primitives::I256, String> {
+    let fail = |why: String| format!("task {task:?} (final output of the sla pipeline): {why}");
+    match value {
+        Value::Bytes(b) if b.len() == 32 => {
+            let word = B256::from_slice(b);
+            Ok(alloy_primitives::I256::from_raw(U256::from_be_bytes(
+                word.0,
+            )))
+        }
+        Value::Bytes(b) => Err(fail(format!(
+            "{} bytes cannot be an int256 answer (only exactly 32 bytes are taken as the answer word)",
+            b.len()
+        ))),
+        Value::Decimal(_) | Value::String(_) | Value::Bool(_) => {
+            let d = value.as_decimal().map_err(|e| fail(e.0))?;
+            let int = crate::decimal::to_integer(&d).ok_or_else(|| {
+                fail(format!(
+                    "{} is not an integer; the answer is an int256, so scale it in the pipeline (e.g. a multiply task with times=100000000)",
+                    crate::decimal::format_decimal(&d)
+                ))
+            })?;
+            crate::decimal::bigint_to_i256(&int, 256).ok_or_else(|| {
+                fail(format!(
+                    "{} does not fit in int256",
+                    crate::decimal::format_decimal(&d)
+                ))
+            })
+        }
+        other => Err(fail(format!("expected a number, got {}", other.describe()))),
+    }
 }
 
 /// The two encodings of a job id found in the `OracleRequest.specId` topic: (a) the 32
@@ -613,6 +681,7 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         "directrequest" => JobType::DirectRequest,
         "cron" => JobType::Cron,
         "webhook" => JobType::Webhook,
+        "sla" => JobType::Sla,
         other if PLANNED_JOB_TYPES.contains(&other) => {
             return Err(ctx.err(
                 string_content_start(type_field),
@@ -692,15 +761,19 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
 
     let direct_request = match job_type {
         JobType::DirectRequest => Some(parse_direct_request(&ctx, &fields)?),
-        JobType::Cron | JobType::Webhook => None,
+        JobType::Cron | JobType::Webhook | JobType::Sla => None,
     };
     let cron = match job_type {
         JobType::Cron => Some(parse_cron(&ctx, &fields, source, &mut warnings)?),
-        JobType::DirectRequest | JobType::Webhook => None,
+        JobType::DirectRequest | JobType::Webhook | JobType::Sla => None,
     };
     let webhook = match job_type {
         JobType::Webhook => Some(parse_webhook(&ctx, &fields, &mut warnings)?),
-        JobType::DirectRequest | JobType::Cron => None,
+        JobType::DirectRequest | JobType::Cron | JobType::Sla => None,
+    };
+    let sla = match job_type {
+        JobType::Sla => Some(parse_sla(&ctx, &fields)?),
+        JobType::DirectRequest | JobType::Cron | JobType::Webhook => None,
     };
 
     // observationSource
@@ -720,6 +793,9 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
     })?;
     warnings.extend(pipeline.warnings.iter().cloned());
     let bridge_tasks = bridge_task_refs(&ctx, dot, &map);
+    if job_type == JobType::Sla {
+        check_sla_pipeline(&ctx, os, dot, &map, &pipeline)?;
+    }
 
     const KNOWN: &[&str] = &[
         "type",
@@ -740,16 +816,22 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
     ];
     const CRON: &[&str] = &["schedule"];
     const WEBHOOK: &[&str] = &["externalInitiators"];
+    const SLA: &[&str] = &["marketAddress", "pollInterval"];
     let own: &[&str] = match job_type {
         JobType::DirectRequest => DIRECT_REQUEST,
         JobType::Cron => CRON,
         JobType::Webhook => WEBHOOK,
+        JobType::Sla => SLA,
     };
     for key in fields.keys() {
         if KNOWN.contains(key) || own.contains(key) {
             continue;
         }
-        if DIRECT_REQUEST.contains(key) || CRON.contains(key) || WEBHOOK.contains(key) {
+        if DIRECT_REQUEST.contains(key)
+            || CRON.contains(key)
+            || WEBHOOK.contains(key)
+            || SLA.contains(key)
+        {
             warnings.push(format!(
                 "field `{key}` is not used by {job_type} jobs and was ignored"
             ));
@@ -769,6 +851,7 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         direct_request,
         cron,
         webhook,
+        sla,
         bridge_tasks,
         pipeline: Arc::new(pipeline),
         source: source.to_owned(),
@@ -777,6 +860,87 @@ pub fn parse_job_spec(source: &str, origin: &str) -> Result<JobSpec, SpecError> 
         gas_limit,
         forwarding_allowed,
     })
+}
+
+fn parse_sla(ctx: &Ctx<'_>, fields: &BTreeMap<&str, Field<'_>>) -> Result<SlaSpec, SpecError> {
+    // The purchaser names the job by its specId: a generated id could never be asked for.
+    if !fields.contains_key("externalJobID") {
+        return Err(ctx.err(
+            0,
+            Some("externalJobID"),
+            "missing required field: sla jobs are found by their externalJobID (the SLA's specId)",
+        ));
+    }
+    let ma = fields
+        .get("marketAddress")
+        .copied()
+        .ok_or_else(|| ctx.err(0, Some("marketAddress"), "missing required field"))?;
+    let market_address = ctx.address(ma, "marketAddress")?;
+    let poll_interval = match fields.get("pollInterval") {
+        Some(v) => {
+            let text = ctx.string(v, "pollInterval")?;
+            let d = parse_duration(text)
+                .map_err(|m| ctx.err(string_content_start(v), Some("pollInterval"), m))?;
+            if !d.is_zero() && d < Duration::from_secs(1) {
+                return Err(ctx.err(
+                    string_content_start(v),
+                    Some("pollInterval"),
+                    format!("{text:?} is too short: at least 1s (or 0 for no deviation checks)"),
+                ));
+            }
+            (!d.is_zero()).then_some(d)
+        }
+        None => None,
+    };
+    Ok(SlaSpec {
+        market_address,
+        poll_interval,
+    })
+}
+
+/// An sla pipeline computes one answer and sends nothing itself (the node commits and
+/// reveals): exactly one final task, and no `ethtx` task.
+fn check_sla_pipeline(
+    ctx: &Ctx<'_>,
+    os: Field<'_>,
+    dot: &str,
+    map: &[usize],
+    pipeline: &Pipeline,
+) -> Result<(), SpecError> {
+    const FIELD: &str = "observationSource";
+    if let Ok(graph) = crate::dot::parse_dot(dot) {
+        for node in &graph.nodes {
+            if let Some(ty) = node
+                .attrs
+                .iter()
+                .find(|a| a.key == "type" && a.value.trim() == "ethtx")
+            {
+                let at = map
+                    .get(ty.source_offset(0))
+                    .or_else(|| map.last())
+                    .copied()
+                    .unwrap_or(0);
+                return Err(ctx.err(
+                    at,
+                    Some(&format!("{FIELD}: task {:?} attribute \"type\"", node.id)),
+                    "ethtx tasks are not allowed in sla jobs: the node commits and reveals the answer itself",
+                ));
+            }
+        }
+    }
+    let terminals = pipeline.terminal_ids();
+    if terminals.len() != 1 {
+        return Err(ctx.err(
+            os.span().start,
+            Some(FIELD),
+            format!(
+                "an sla pipeline must end in exactly one task, whose output is the answer; it ends in {} ({})",
+                terminals.len(),
+                terminals.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_cron(

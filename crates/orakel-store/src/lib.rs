@@ -1,5 +1,6 @@
 //! Persistence for the orakel node: jobs, oracle requests, job runs with every task's result,
-//! log-listener checkpoints, nonces and transactions with their signed attempts.
+//! log-listener checkpoints, nonces and transactions with their signed attempts, and the SLAs
+//! and commit–reveal rounds the node takes part in.
 //!
 //! The embedded default is one SQLite file (WAL mode), created and migrated on open. This crate
 //! owns the schema (`migrations/`) and every SQL statement; it must not know about RPC, ABI
@@ -14,6 +15,7 @@ mod error;
 mod jobs;
 mod requests;
 mod runs;
+mod sla;
 mod suspensions;
 mod txs;
 mod webhooks;
@@ -32,6 +34,7 @@ pub use error::{Error, Result};
 pub use jobs::{JobRow, NewJob};
 pub use requests::{Checkpoint, NewRequest, RequestRow, RequestState};
 pub use runs::{FinishedRun, NewTaskRun, RunRow, RunState, TaskRunRow};
+pub use sla::{NewSla, NewSlaRound, RoundStatus, SlaRoundRow, SlaRoundState, SlaRow, SlaState};
 pub use suspensions::{
     AnswerOutcome, InterruptedRun, NewSuspension, SuspendedTask, SuspensionRow, WaitingTask,
 };

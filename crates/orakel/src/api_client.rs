@@ -1,11 +1,11 @@
-//! `orakel jobs …` and `orakel runs …`: thin clients of the node's REST API.
+//! `orakel jobs …`, `orakel runs …` and `orakel sla …`: thin clients of the node's REST API.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::{ApiArgs, JobsCommand, RunsCommand};
+use crate::{ApiArgs, JobsCommand, RunsCommand, SlaCommand};
 
 /// A request body with the headers that describe it.
 pub(crate) enum Body<'a> {
@@ -250,6 +250,95 @@ pub async fn runs(cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                         s(t, "elapsed_us")
                     );
                 }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn sla(cmd: SlaCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        SlaCommand::List { limit, api } => {
+            let out = Client::new(&api)?
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v2/sla?limit={limit}"),
+                    None,
+                )
+                .await?;
+            if api.json {
+                print_json(&out);
+            } else {
+                println!(
+                    "{:<6} {:<42} {:<4} {:<13} {:<6} {:<8} reason",
+                    "sla", "market", "job", "state", "index", "rounds"
+                );
+                for r in out["slas"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<6} {:<42} {:<4} {:<13} {:<6} {:<8} {}",
+                        s(r, "sla_id"),
+                        s(r, "market"),
+                        s(r, "job_id"),
+                        s(r, "state"),
+                        s(r, "oracle_index"),
+                        s(r, "rounds"),
+                        s(r, "reason")
+                    );
+                }
+            }
+        }
+        SlaCommand::Rounds { id, market, api } => {
+            let mut path = format!("/v2/sla/{id}/rounds");
+            if let Some(m) = market {
+                path.push_str(&format!("?market={m}"));
+            }
+            let out = Client::new(&api)?
+                .call(reqwest::Method::GET, &path, None)
+                .await?;
+            if api.json {
+                print_json(&out);
+            } else {
+                let sla = &out["sla"];
+                println!(
+                    "SLA {} on {}: {} (index {}), last answer {}",
+                    s(sla, "sla_id"),
+                    s(sla, "market"),
+                    s(sla, "state"),
+                    s(sla, "oracle_index"),
+                    s(sla, "last_answer")
+                );
+                println!(
+                    "{:<8} {:<11} {:<9} {:<24} {:<24} {:<8} {:<6} reason",
+                    "round", "ours", "result", "answer", "aggregate", "accepted", "paid"
+                );
+                for r in out["rounds"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<8} {:<11} {:<9} {:<24} {:<24} {:<8} {:<6} {}",
+                        s(r, "round_id"),
+                        s(r, "state"),
+                        s(r, "round_status"),
+                        s(r, "answer"),
+                        s(r, "aggregate"),
+                        s(r, "accepted"),
+                        s(r, "paid"),
+                        s(r, "reason")
+                    );
+                }
+            }
+        }
+        SlaCommand::Withdraw { market, api } => {
+            let body = serde_json::json!({ "market": market }).to_string();
+            let out = Client::new(&api)?
+                .call(
+                    reqwest::Method::POST,
+                    "/v2/sla/withdraw",
+                    Some(Body::Json(body)),
+                )
+                .await?;
+            if api.json {
+                print_json(&out);
+            } else {
+                println!("withdrawal sent ({})", s(&out, "idempotencyKey"));
             }
         }
     }

@@ -54,6 +54,12 @@ pub struct DevnetArgs {
     /// Keep nodes running after the requests, until Ctrl-C.
     #[arg(long)]
     stay: bool,
+    /// Run the SLA market scenario instead of direct requests: 7 nodes (3 honest, a far and
+    /// a slight liar, a silent oracle, a freeloader) serve one commit–reveal SLA bought by a
+    /// feed contract; prints each oracle's answer, acceptance, payment, slashing and
+    /// reputation. --nodes, --requests, --interval, --sources and --no-adapter do not apply.
+    #[arg(long)]
+    sla: bool,
 }
 
 /// `orakel bench`
@@ -73,6 +79,26 @@ pub struct BenchArgs {
     json: Option<PathBuf>,
     /// Working directory.
     #[arg(long, default_value = ".devnet-bench")]
+    root: PathBuf,
+}
+
+/// `orakel bench-sla`
+#[derive(Args)]
+pub struct BenchSlaArgs {
+    /// Rounds to measure (after a first round that is not counted).
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Honest oracles serving the SLA.
+    #[arg(long, default_value_t = 7)]
+    nodes: usize,
+    /// Node log/receipt poll interval.
+    #[arg(long, default_value = "50ms", value_parser = crate::parse_duration)]
+    poll_interval: Duration,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Working directory.
+    #[arg(long, default_value = ".devnet-bench/sla")]
     root: PathBuf,
 }
 
@@ -110,6 +136,9 @@ fn interrupt_token() -> CancellationToken {
 }
 
 pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    if args.sla {
+        return devnet_sla(args).await;
+    }
     let exe = std::env::current_exe().context("locating the orakel binary")?;
     let mut cfg = DevnetConfig::new(args.root.clone(), exe, args.nodes.max(1));
     cfg.rpc_url = args.rpc_url;
@@ -170,6 +199,70 @@ pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `orakel devnet --sla`: the 7-oracle SLA scenario.
+async fn devnet_sla(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    use orakel_devnet::sla::{self, SlaDevnetConfig, SlaOrder};
+    let exe = std::env::current_exe().context("locating the orakel binary")?;
+    let mut cfg = DevnetConfig::sla(args.root.clone(), exe, SlaDevnetConfig::scenario());
+    cfg.rpc_url = args.rpc_url;
+    cfg.chain_id = args.chain_id;
+    cfg.deployer_key = args.deployer_key;
+    cfg.keep = args.keep;
+    if let Some(seed) = args.seed {
+        cfg.sim.seed = seed;
+    }
+    let cancel = interrupt_token();
+    println!(
+        "orakel devnet --sla: {} oracles serve one commit–reveal SLA — Ctrl-C stops everything\n",
+        cfg.nodes
+    );
+    let devnet = tokio::select! {
+        d = Devnet::start(cfg, |line| println!("{line}")) => d?,
+        () = cancel.cancelled() => { println!("interrupted during start-up"); return Ok(ExitCode::FAILURE) }
+    };
+    println!();
+    let order = SlaOrder::one_shot(u8::try_from(devnet.nodes.len()).unwrap_or(u8::MAX));
+    let report = tokio::select! {
+        r = sla::run_scenario(&devnet, &order, |line| println!("{line}")) => Some(r),
+        () = cancel.cancelled() => None,
+    };
+    let ok = match report {
+        Some(Ok(report)) => {
+            println!();
+            for line in sla::summary_lines(&report) {
+                println!("{line}");
+            }
+            report.success()
+        }
+        Some(Err(e)) => {
+            eprintln!(
+                "SLA scenario failed: {e} (node logs in {}/node-*/node.log)",
+                devnet.root().display()
+            );
+            false
+        }
+        None => {
+            println!("interrupted");
+            false
+        }
+    };
+    if args.stay && !cancel.is_cancelled() {
+        println!(
+            "\nnodes keep running (logs in {}/node-*/node.log; `orakel sla list --root {}/node-0`); Ctrl-C to stop",
+            devnet.root().display(),
+            devnet.root().display()
+        );
+        cancel.cancelled().await;
+    }
+    println!("stopping nodes, simulator and chain …");
+    devnet.shutdown().await;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("locating the orakel binary")?;
     let mut cfg = DevnetConfig::new(args.root.clone(), exe, 1);
@@ -187,6 +280,27 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         },
         |line| eprintln!("{line}"),
     )
+    .await;
+    devnet.shutdown().await;
+    let report = report?;
+    let json = serde_json::to_string_pretty(&report)?;
+    println!("{json}");
+    if let Some(path) = args.json {
+        std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn bench_sla(args: BenchSlaArgs) -> anyhow::Result<ExitCode> {
+    use orakel_devnet::sla::{SlaDevnetConfig, SlaRole};
+    let exe = std::env::current_exe().context("locating the orakel binary")?;
+    let roles = vec![SlaRole::Honest; args.nodes.clamp(1, 64)];
+    let mut cfg = DevnetConfig::sla(args.root.clone(), exe, SlaDevnetConfig::with_roles(&roles));
+    cfg.poll_interval = args.poll_interval;
+    let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
+    let report = orakel_devnet::sla::run_latency_bench(&devnet, args.rounds.max(1), |line| {
+        eprintln!("{line}")
+    })
     .await;
     devnet.shutdown().await;
     let report = report?;

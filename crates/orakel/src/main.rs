@@ -42,6 +42,9 @@ enum Command {
     /// Manage the external initiators allowed to run webhook jobs (over the REST API).
     #[command(subcommand)]
     Initiators(cmd_bridges::InitiatorsCommand),
+    /// SLAs the node bid on or serves, their rounds, and withdrawals (over its REST API).
+    #[command(subcommand)]
+    Sla(SlaCommand),
     /// Inspect a node's key.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -50,6 +53,8 @@ enum Command {
     Devnet(cmd_devnet::DevnetArgs),
     /// Measure a node end to end under load (what `make bench` runs).
     Bench(cmd_devnet::BenchArgs),
+    /// Measure SLA commit–reveal latency on anvil: n honest nodes, rounds one after another.
+    BenchSla(cmd_devnet::BenchSlaArgs),
     /// Serve the price-source simulator on its own.
     Sim(cmd_devnet::SimArgs),
 }
@@ -109,6 +114,35 @@ enum JobsCommand {
     },
     /// Run a webhook job now; prints the run id.
     Run(cmd_bridges::RunJobArgs),
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// List SLAs proposed for this node's sla jobs, newest first, with the node's state.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show one SLA (by its on-chain id) and the rounds the node took part in.
+    Rounds {
+        /// The SLA id.
+        id: String,
+        /// The market, when several markets have an SLA with this id.
+        #[arg(long)]
+        market: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Withdraw the LINK a market credited to the node (payments, returned deposits).
+    Withdraw {
+        /// The SLA market.
+        market: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +207,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Jobs(cmd) => api_client::jobs(cmd).await,
         Command::Runs(cmd) => api_client::runs(cmd).await,
+        Command::Sla(cmd) => api_client::sla(cmd).await,
         Command::Bridges(cmd) => cmd_bridges::bridges(cmd).await,
         Command::Initiators(cmd) => cmd_bridges::initiators(cmd).await,
         Command::Keys(KeysCommand::Address { root }) => cmd_node::address(&root),
@@ -183,6 +218,7 @@ async fn main() -> std::process::ExitCode {
             cmd_devnet::devnet(args).await
         }
         Command::Bench(args) => cmd_devnet::bench(args).await,
+        Command::BenchSla(args) => cmd_devnet::bench_sla(args).await,
         Command::Sim(args) => {
             init_tracing(&cli.log_format);
             cmd_devnet::sim(args).await

@@ -110,6 +110,7 @@ fn config(start_block: Option<u64>) -> ListenerConfig {
         max_range: 2,
         reorg_depth: 4,
         start_block,
+        confirmations: 0,
     }
 }
 

@@ -21,6 +21,8 @@ use orakel_contracts::{
     OracleResponse, PriceConsumer, REQUEST_EXPIRY_SECS, RevertingConsumer, anvil,
 };
 
+mod sla;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Kills anvil when the test ends, however it ends.

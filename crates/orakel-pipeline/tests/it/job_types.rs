@@ -173,3 +173,166 @@ observationSource = """
         )
     );
 }
+
+const SLA_SPEC: &str = r#"type = "sla"
+schemaVersion = 1
+name = "eth-usd sla"
+externalJobID = "0eec7e1d-d0d2-476c-a1a8-72dfb6633f46"
+marketAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+pollInterval = "15s"
+observationSource = """
+    decode [type=cborparse data="$(jobRun.params)"]
+    price  [type=median values=<[1.5, 2.5, 3.5]>]
+    scale  [type=multiply input="$(price)" times=100]
+    decode -> price -> scale
+"""
+"#;
+
+#[test]
+fn sla_spec_parses() {
+    let spec = parse_job_spec(SLA_SPEC, "sla.toml").unwrap();
+    assert_eq!(spec.job_type, JobType::Sla);
+    assert_eq!(spec.job_type.as_str(), "sla");
+    let sla = spec.sla.as_ref().unwrap();
+    assert_eq!(
+        format!("{:#x}", sla.market_address),
+        "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+    );
+    assert_eq!(sla.poll_interval, Some(Duration::from_secs(15)));
+    assert!(spec.direct_request.is_none() && spec.cron.is_none() && spec.webhook.is_none());
+    assert!(spec.warnings.is_empty(), "{:?}", spec.warnings);
+
+    // pollInterval is optional; "0" means no deviation checks too.
+    let text = SLA_SPEC.replace("pollInterval = \"15s\"\n", "");
+    assert_eq!(
+        parse_job_spec(&text, "sla.toml")
+            .unwrap()
+            .sla
+            .unwrap()
+            .poll_interval,
+        None
+    );
+    let text = SLA_SPEC.replace("\"15s\"", "\"0\"");
+    assert_eq!(
+        parse_job_spec(&text, "sla.toml")
+            .unwrap()
+            .sla
+            .unwrap()
+            .poll_interval,
+        None
+    );
+    // Fields of other job types are ignored with a warning.
+    let text = SLA_SPEC.replace("name =", "schedule = \"@every 1m\"\nname =");
+    let spec = parse_job_spec(&text, "sla.toml").unwrap();
+    assert_eq!(
+        spec.warnings,
+        ["field `schedule` is not used by sla jobs and was ignored"]
+    );
+}
+
+#[test]
+fn sla_spec_errors_are_located() {
+    let text = SLA_SPEC.replace("\"15s\"", "\"500ms\"");
+    let err = parse_job_spec(&text, "sla.toml").unwrap_err();
+    assert_eq!((err.line, err.column), (6, 17), "{err}");
+    assert_eq!(err.field.as_deref(), Some("pollInterval"));
+    assert!(err.message.contains("too short"), "{err}");
+
+    let text = SLA_SPEC.replace(
+        "marketAddress = \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\"",
+        "marketAddress = 7",
+    );
+    let err = parse_job_spec(&text, "sla.toml").unwrap_err();
+    assert_eq!((err.line, err.column), (5, 17), "{err}");
+    assert_eq!(err.field.as_deref(), Some("marketAddress"));
+
+    // Two final tasks: which output would be the answer?
+    let text = SLA_SPEC.replace(
+        "decode -> price -> scale",
+        "decode -> price -> scale\n    other [type=median values=<[1]>]",
+    );
+    let err = parse_job_spec(&text, "sla.toml").unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("observationSource"));
+    assert_eq!((err.line, err.column), (7, 21), "{err}");
+    assert!(err.message.contains("ends in 2 (scale, other)"), "{err}");
+}
+
+#[test]
+fn sla_answers_are_int256() {
+    use alloy_primitives::I256;
+    use orakel_pipeline::{Value, parse_json, sla_answer};
+    let num = |t: &str| parse_json(t.as_bytes()).unwrap();
+    assert_eq!(
+        sla_answer("t", &num("123400")),
+        Ok(I256::try_from(123_400).unwrap())
+    );
+    assert_eq!(sla_answer("t", &num("-5")), Ok(I256::try_from(-5).unwrap()));
+    // Trailing zero decimals are still integers.
+    assert_eq!(
+        sla_answer("t", &num("7.000")),
+        Ok(I256::try_from(7).unwrap())
+    );
+    assert_eq!(
+        sla_answer("t", &Value::String("42".into())),
+        Ok(I256::try_from(42).unwrap())
+    );
+    assert_eq!(sla_answer("t", &Value::Bool(true)), Ok(I256::ONE));
+    let err = sla_answer("scale", &num("1234.5")).unwrap_err();
+    assert!(
+        err.starts_with(
+            "task \"scale\" (final output of the sla pipeline): 1234.5 is not an integer"
+        ),
+        "{err}"
+    );
+    let max = "57896044618658097711785492504343953926634992332820282019728792003956564819967";
+    assert_eq!(sla_answer("t", &num(max)), Ok(I256::MAX));
+    let too_big = "57896044618658097711785492504343953926634992332820282019728792003956564819968";
+    assert!(
+        sla_answer("t", &num(too_big))
+            .unwrap_err()
+            .contains("does not fit in int256")
+    );
+    // A bytes32 answer is the word itself.
+    let mut word = [0u8; 32];
+    word[31] = 9;
+    assert_eq!(
+        sla_answer("t", &Value::Bytes(word.to_vec().into())),
+        Ok(I256::try_from(9).unwrap())
+    );
+    assert_eq!(
+        sla_answer("t", &Value::Bytes(vec![0xff; 32].into())),
+        Ok(I256::MINUS_ONE)
+    );
+    assert!(sla_answer("t", &Value::Bytes(vec![1, 2].into())).is_err());
+    assert!(
+        sla_answer("t", &Value::Null)
+            .unwrap_err()
+            .contains("expected a number")
+    );
+    assert!(sla_answer("t", &Value::String("abc".into())).is_err());
+}
+
+#[test]
+fn sla_run_vars_are_numbers_bytes_and_an_address() {
+    use alloy_primitives::{Address, U256};
+    use orakel_pipeline::{Value, sla_run_vars};
+    let vars = sla_run_vars(
+        U256::from(3u8),
+        U256::from(17u8),
+        vec![0xa0].into(),
+        Address::repeat_byte(1),
+    );
+    let Value::Map(m) = vars else {
+        panic!("not a map")
+    };
+    assert_eq!(m.get("slaId").map(|v| v.to_string()), Some("3".to_owned()));
+    assert_eq!(
+        m.get("roundId").map(|v| v.to_string()),
+        Some("17".to_owned())
+    );
+    assert_eq!(m.get("params"), Some(&Value::Bytes(vec![0xa0].into())));
+    assert_eq!(
+        m.get("marketAddress"),
+        Some(&Value::Address(Address::repeat_byte(1)))
+    );
+}

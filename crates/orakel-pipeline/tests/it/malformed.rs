@@ -114,6 +114,6 @@ fn planned_job_types_are_named_as_unsupported() {
     let err = parse_job_spec("type = \"fluxmonitor\"\nschemaVersion = 1\n", "c.toml").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "c.toml:1:9: field `type`: job type \"fluxmonitor\" is not supported yet (supported: directrequest, cron, webhook)"
+        "c.toml:1:9: field `type`: job type \"fluxmonitor\" is not supported yet (supported: directrequest, cron, webhook, sla)"
     );
 }

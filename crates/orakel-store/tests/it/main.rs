@@ -10,6 +10,7 @@ mod jobs;
 mod props;
 mod requests;
 mod runs;
+mod sla;
 mod txs;
 
 use std::path::Path;

@@ -12,6 +12,13 @@ pub struct TestNet {
     _dir: tempfile::TempDir,
 }
 
+impl TestNet {
+    /// Wraps a devnet started elsewhere; `dir` is removed when the test ends.
+    pub fn new(devnet: Devnet, dir: tempfile::TempDir) -> Self {
+        Self { devnet, _dir: dir }
+    }
+}
+
 impl std::ops::Deref for TestNet {
     type Target = Devnet;
     fn deref(&self) -> &Devnet {

@@ -15,5 +15,6 @@ mod direct_request;
 mod ethtx;
 mod faults;
 mod restart;
+mod sla;
 mod specs;
 mod webhook;
