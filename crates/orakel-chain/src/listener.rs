@@ -72,6 +72,12 @@ pub trait LogHandler: Send + Sync {
     async fn handle(&self, listener: &str, batch: LogBatch) -> Result<()>;
     /// Called after each poll with the current head (for confirmation counting).
     async fn on_head(&self, head: u64);
+    /// True while the handler has nothing to watch and does not need heads either: the listener
+    /// then skips the poll entirely (no RPC call, no checkpoint write), so an unused listener
+    /// costs nothing. When it becomes busy again it resumes from its stored checkpoint.
+    fn idle(&self) -> bool {
+        false
+    }
 }
 
 /// The polling log listener.
@@ -92,6 +98,13 @@ impl LogListener {
         loop {
             if cancel.is_cancelled() {
                 return;
+            }
+            if handler.idle() {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(cfg.poll_interval) => {}
+                }
+                continue;
             }
             match poll_once(
                 &rpc,

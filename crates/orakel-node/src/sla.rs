@@ -1549,6 +1549,12 @@ impl LogHandler for SlaService {
     }
 
     async fn on_head(&self, _head: u64) {}
+
+    /// Without sla jobs there is no market to watch: the listener then polls nothing, which
+    /// keeps the SLA machinery off the direct-request critical path (RPC and store writes).
+    fn idle(&self) -> bool {
+        self.registry.sla_markets().is_empty()
+    }
 }
 
 #[cfg(test)]

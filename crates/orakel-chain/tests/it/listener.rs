@@ -37,6 +37,8 @@ struct Recorder {
     /// Number of upcoming `handle` calls that fail (a database hiccup).
     fail_next: AtomicUsize,
     failed: AtomicUsize,
+    /// While set, the handler reports itself idle (nothing to watch).
+    idle: std::sync::atomic::AtomicBool,
 }
 
 impl Recorder {
@@ -48,6 +50,7 @@ impl Recorder {
             heads: Mutex::new(Vec::new()),
             fail_next: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
+            idle: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -100,6 +103,10 @@ impl LogHandler for Recorder {
 
     async fn on_head(&self, head: u64) {
         self.heads.lock().unwrap().push(head);
+    }
+
+    fn idle(&self) -> bool {
+        self.idle.load(Ordering::SeqCst)
     }
 }
 
@@ -283,6 +290,39 @@ async fn delivers_each_log_once_in_order_with_its_checkpoint() {
     let heads = recorder.heads.lock().unwrap().clone();
     assert!(heads.windows(2).all(|w| w[0] <= w[1]), "{heads:?}");
     assert!(*heads.last().unwrap() >= final_cp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_handler_is_not_polled_until_it_has_work() {
+    let anvil = Anvil::start().await;
+    let link = deploy_link(&anvil).await;
+    let store = Store::in_memory().await.unwrap();
+    let recorder = Recorder::new(&store, vec![link]);
+    recorder.idle.store(true, Ordering::SeqCst);
+    let (cancel, task) = spawn(
+        anvil.rpc_pool().await,
+        &store,
+        config(None),
+        recorder.clone(),
+    );
+    transfer(&anvil, link, 1).await;
+    // Ten poll intervals: an idle handler sees no head, no batch and stores no checkpoint.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        recorder.heads.lock().unwrap().is_empty(),
+        "no poll while idle"
+    );
+    assert!(recorder.batches().is_empty(), "no batch while idle");
+    assert_eq!(store.checkpoint("test-listener").await.unwrap(), None);
+    recorder.idle.store(false, Ordering::SeqCst);
+    let new = transfer(&anvil, link, 2).await;
+    caught_up(&anvil, &store).await;
+    cancel.cancel();
+    task.await.unwrap();
+    assert!(
+        recorder.delivered().contains(&(new.0, new.1)),
+        "polls once busy"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
