@@ -95,11 +95,17 @@ impl LogListener {
     ) {
         let mut checkpoint: Option<Checkpoint> = None;
         let mut backoff = cfg.poll_interval;
+        // The head when the listener started idle: without a stored checkpoint it starts reading
+        // there once it has work, so nothing that happened while it idled is missed.
+        let mut idle_since: Option<u64> = None;
         loop {
             if cancel.is_cancelled() {
                 return;
             }
             if handler.idle() {
+                if checkpoint.is_none() && idle_since.is_none() {
+                    idle_since = rpc.block_number().await.ok();
+                }
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     () = tokio::time::sleep(cfg.poll_interval) => {}
@@ -112,6 +118,7 @@ impl LogListener {
                 &cfg,
                 handler.as_ref(),
                 &mut checkpoint,
+                idle_since,
                 &cancel,
             )
             .await
@@ -136,6 +143,7 @@ async fn poll_once(
     cfg: &ListenerConfig,
     handler: &dyn LogHandler,
     checkpoint: &mut Option<Checkpoint>,
+    idle_since: Option<u64>,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let chain_head = rpc.block_number().await?;
@@ -149,7 +157,7 @@ async fn poll_once(
                 cp
             }
             None => {
-                let start = cfg.start_block.unwrap_or(head);
+                let start = cfg.start_block.or(idle_since).unwrap_or(head);
                 if start > head.saturating_add(1) {
                     // The first block to read is not even the next one yet: wait for it rather
                     // than reading blocks before it.

@@ -305,7 +305,9 @@ async fn an_idle_handler_is_not_polled_until_it_has_work() {
         config(None),
         recorder.clone(),
     );
-    transfer(&anvil, link, 1).await;
+    // Let the listener start (it notes the head once), then a log arrives while it idles.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let while_idle = transfer(&anvil, link, 1).await;
     // Ten poll intervals: an idle handler sees no head, no batch and stores no checkpoint.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
