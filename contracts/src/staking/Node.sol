@@ -124,9 +124,8 @@ contract Node {
     /// @notice Adds the caller's rewards on `node` to its stake (same rules as a new stake).
     function restake(address node) external returns (uint256 amount) {
         PoolStorage st = _node(node);
-        StakeLib.Position memory p = st.load(msg.sender);
         _distribute(node, st, 0);
-        p = st.load(msg.sender);
+        StakeLib.Position memory p = st.load(msg.sender);
         amount = _takeRewards(st, p);
         uint256 minted = st.admit(p, msg.sender, amount);
         st.save(msg.sender, p);
