@@ -17,6 +17,7 @@ CONTRACTS=(
     LinkToken Oracle PriceConsumer RevertingConsumer
     SlaMarket SlaFeed Reputation
     TrimmedMeanAggregator MedianAggregator ModeAggregator TwoDevAggregator
+    PoolRegistry PoolStorage LinkPool Node NodeFactory NodeStaking PoolOwners
 )
 # None at the moment: the SLA market is bound to its implementation (SlaMarket), which carries
 # the interface's ABI plus its custom errors and extra views.

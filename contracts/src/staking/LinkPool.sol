@@ -178,6 +178,11 @@ contract LinkPool {
         return StakeLib.profit(i.balance, i.totalStaked, i.rewardReserve + i.operatorOwed + i.ownersOwed);
     }
 
+    /// @notice How many penalty deposits `node` has placed (bid ids run from 1 to this).
+    function bidCount(address node) external view returns (uint256) {
+        return _node(node).getUint(PoolKeys.BID_COUNT);
+    }
+
     /// @notice Penalty deposit `bidId` of `node`: amount, target, whether still open.
     function bidOf(address node, uint256 bidId) external view returns (uint256 amount, address target, bool open) {
         PoolStorage st = _node(node);

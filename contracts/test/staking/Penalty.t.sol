@@ -44,6 +44,7 @@ contract PenaltyTest is StakingFixture {
         assertEq(amount, 40 ether, "amount");
         assertEq(target, address(market), "target");
         assertTrue(open, "open");
+        assertEq(pool.bidCount(node), 1, "bid count");
         assertEq(pool.distributable(node), 0, "a bid is not a loss");
     }
 

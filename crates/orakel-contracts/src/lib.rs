@@ -15,6 +15,8 @@
 //!   through the [`sla`] alias module, which also computes commitments), [`SlaFeed`],
 //!   [`Reputation`] and the aggregators ([`TrimmedMeanAggregator`], [`MedianAggregator`],
 //!   [`ModeAggregator`], [`TwoDevAggregator`]), each in a module of its own.
+//! - The staking pool ([`staking`]): `PoolRegistry`, `PoolStorage`, `LinkPool`, `Node`,
+//!   `NodeFactory`, `NodeStaking`, `PoolOwners` and the registry's logic names.
 //! - Re-exports and topic constants of the events an orakel node listens for
 //!   ([`OracleRequest`], [`OracleResponse`], [`CancelOracleRequest`]).
 //! - [`deploy`]: helpers that deploy and wire the direct-request stack (token, oracle, example
@@ -31,6 +33,7 @@
 pub mod anvil;
 pub mod artifacts;
 pub mod deploy;
+pub mod pool;
 mod error;
 
 pub use error::{Error, Result};
@@ -150,6 +153,97 @@ pub mod aggregators {
         TwoDevAggregator,
         "artifacts/TwoDevAggregator.json"
     );
+}
+
+/// The staking pool (`contracts/src/staking/*.sol`, ADR 0006): the registry, node storages and
+/// the logic contracts that own them.
+pub mod staking {
+    #![allow(clippy::too_many_arguments, missing_docs)]
+    alloy::sol!(
+        /// Storage factory, logic directory and network whitelist (`PoolRegistry.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        PoolRegistry,
+        "artifacts/PoolRegistry.json"
+    );
+    alloy::sol!(
+        /// One node's typed key/value storage and LINK; its address is the node's oracle
+        /// identity (`PoolStorage.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        PoolStorage,
+        "artifacts/PoolStorage.json"
+    );
+    alloy::sol!(
+        /// Entry point and getters (`LinkPool.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        LinkPool,
+        "artifacts/LinkPool.json"
+    );
+    alloy::sol!(
+        /// Node logic: exits, distribution, settings, penalty deposits (`Node.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Node,
+        "artifacts/Node.json"
+    );
+    alloy::sol!(
+        /// Creates nodes, pool owner only (`NodeFactory.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        NodeFactory,
+        "artifacts/NodeFactory.json"
+    );
+    alloy::sol!(
+        /// Takes stakes sent with `transferAndCall` (`NodeStaking.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        NodeStaking,
+        "artifacts/NodeStaking.json"
+    );
+    alloy::sol!(
+        /// The owners' share and its split among owners (`PoolOwners.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        PoolOwners,
+        "artifacts/PoolOwners.json"
+    );
+
+    /// Logic names in the registry (`PoolNames` in `PoolKeys.sol`): the name, right-padded with
+    /// zeros to 32 bytes.
+    pub mod names {
+        use alloy::primitives::B256;
+
+        const fn name(s: &str) -> B256 {
+            let bytes = s.as_bytes();
+            let mut out = [0u8; 32];
+            let mut i = 0;
+            while i < bytes.len() && i < 32 {
+                out[i] = bytes[i];
+                i += 1;
+            }
+            B256::new(out)
+        }
+
+        /// `LinkPool`.
+        pub const LINK_POOL: B256 = name("LinkPool");
+        /// `Node`.
+        pub const NODE: B256 = name("Node");
+        /// `NodeFactory`.
+        pub const NODE_FACTORY: B256 = name("NodeFactory");
+        /// `NodeStaking`.
+        pub const NODE_STAKING: B256 = name("NodeStaking");
+        /// `PoolOwners`.
+        pub const POOL_OWNERS: B256 = name("PoolOwners");
+    }
+
+    /// The payload that makes a LINK `transferAndCall` to a node a stake
+    /// (`LinkPool.stakePayload()`: `abi.encodeWithSignature("stake()")`).
+    #[must_use]
+    pub fn stake_payload() -> alloy::primitives::Bytes {
+        alloy::primitives::Bytes::copy_from_slice(&alloy::primitives::keccak256("stake()")[..4])
+    }
 }
 
 pub use aggregators::{MedianAggregator, ModeAggregator, TrimmedMeanAggregator, TwoDevAggregator};

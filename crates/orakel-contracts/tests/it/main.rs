@@ -21,6 +21,7 @@ use orakel_contracts::{
     OracleResponse, PriceConsumer, REQUEST_EXPIRY_SECS, RevertingConsumer, anvil,
 };
 
+mod pool;
 mod sla;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

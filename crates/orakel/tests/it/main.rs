@@ -14,6 +14,8 @@ mod cron;
 mod direct_request;
 mod ethtx;
 mod faults;
+mod pool;
+mod pool_cli;
 mod restart;
 mod sla;
 mod specs;

@@ -1,0 +1,1 @@
+//! Placeholder (pool e2e, written by the lead).

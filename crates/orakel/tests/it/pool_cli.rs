@@ -1,0 +1,1 @@
+//! Placeholder (orakel pool CLI tests, written by the helper).
