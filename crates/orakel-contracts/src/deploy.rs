@@ -377,7 +377,10 @@ pub fn proposed_sla_id(receipt: &TransactionReceipt) -> Option<U256> {
     })
 }
 
-pub(crate) fn ensure_success<R: ReceiptResponse>(action: &'static str, receipt: &R) -> Result<TxHash> {
+pub(crate) fn ensure_success<R: ReceiptResponse>(
+    action: &'static str,
+    receipt: &R,
+) -> Result<TxHash> {
     let tx_hash = receipt.transaction_hash();
     if receipt.status() {
         Ok(tx_hash)

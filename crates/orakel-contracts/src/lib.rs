@@ -33,8 +33,8 @@
 pub mod anvil;
 pub mod artifacts;
 pub mod deploy;
-pub mod pool;
 mod error;
+pub mod pool;
 
 pub use error::{Error, Result};
 

@@ -131,6 +131,15 @@ pub struct DevnetNode {
     pub spec_id: B256,
     /// The job spec text it runs.
     pub job_spec: String,
+    /// The staking-pool node it serves as (SLA devnets with pool nodes).
+    pub pool_node: Option<Address>,
+}
+
+impl DevnetNode {
+    /// The address the node answers SLAs as: its pool node, else its key's.
+    pub fn oracle_address(&self) -> Address {
+        self.pool_node.unwrap_or(self.process.address)
+    }
 }
 
 /// A request sent by a consumer.
@@ -304,11 +313,32 @@ impl Devnet {
                     "contracts SLA market {:#x}, reputation {:#x}, trimmed mean (k = 1) {:#x}",
                     stack.market, stack.reputation, stack.trimmed_mean
                 ));
+                let pool = if sla_cfg.nodes.iter().any(|n| n.pool) {
+                    let pool = orakel_contracts::pool::deploy_pool(
+                        &provider,
+                        deployer,
+                        link,
+                        &orakel_contracts::pool::PoolSetup {
+                            change_delay: 0,
+                            owners_bps: crate::sla::POOL_OWNERS_BPS,
+                            whitelist: vec![stack.market],
+                        },
+                    )
+                    .await?;
+                    progress(&format!(
+                        "contracts staking pool {:#x} (LinkPool), registry {:#x}, market whitelisted",
+                        pool.link_pool, pool.registry
+                    ));
+                    Some(pool)
+                } else {
+                    None
+                };
                 Some(crate::sla::SlaNetwork {
                     stack,
                     job_id: sla_cfg.job_id,
                     spec_id: spec_id_of(&sla_cfg.job_id),
                     job_type: sla_cfg.job_type,
+                    pool,
                 })
             }
             None => None,
@@ -332,14 +362,20 @@ impl Devnet {
         };
         for index in 0..devnet.cfg.nodes {
             let node = devnet.add_node(index).await?;
-            match node.sla_role {
-                Some(role) => progress(&format!(
+            match (node.sla_role, node.pool_node) {
+                (Some(role), Some(pool_node)) => progress(&format!(
+                    "node-{index}    {:#x}  {:<20} api {}  pool node {pool_node:#x}",
+                    node.process.address,
+                    role.name(),
+                    node.process.api_url
+                )),
+                (Some(role), None) => progress(&format!(
                     "node-{index}    {:#x}  {:<20} api {}",
                     node.process.address,
                     role.name(),
                     node.process.api_url
                 )),
-                None => progress(&format!(
+                (None, _) => progress(&format!(
                     "node-{index}    {:#x}  oracle {:#x}  consumer {:#x}  api {}",
                     node.process.address, node.oracle, node.consumer, node.process.api_url
                 )),
@@ -452,6 +488,7 @@ impl Devnet {
             job_id,
             spec_id: spec_id_of(&job_id),
             job_spec,
+            pool_node: None,
         };
         if let Some(adapter) = &self.adapter {
             // Registered before the job: a job naming an unknown bridge is refused.
@@ -485,7 +522,25 @@ impl Devnet {
             .get(index)
             .copied()
             .ok_or_else(|| Error::Setup(format!("no SLA role for node-{index}")))?;
-        if !sla_cfg.node_link.is_zero() {
+        // A pool node's deposits come from its stakers; the node's key only pays gas.
+        let pool_node = match (&net.pool, setup.pool) {
+            (Some(pool), true) => Some(
+                orakel_contracts::pool::create_node(
+                    &self.provider,
+                    self.deployer,
+                    pool.node_factory,
+                    &orakel_contracts::pool::NewNode {
+                        operator: address,
+                        private: false,
+                        fee_bps: crate::sla::POOL_OPERATOR_FEE_BPS,
+                        stake_limit: deploy::ONE_LINK * U256::from(1_000_000u64),
+                    },
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        if pool_node.is_none() && !sla_cfg.node_link.is_zero() {
             deploy::transfer_link(
                 &self.provider,
                 self.deployer,
@@ -507,6 +562,7 @@ impl Devnet {
         node_cfg.sla.gas_limit = Some(sla_cfg.gas_limit);
         node_cfg.sla.fault.skip_reveal = setup.role == crate::sla::SlaRole::Silent;
         node_cfg.sla.fault.copy_commitment = setup.role == crate::sla::SlaRole::Freeloader;
+        node_cfg.sla.pool_node = pool_node;
         node_cfg.save()?;
 
         let process =
@@ -539,6 +595,7 @@ impl Devnet {
             job_id: net.job_id,
             spec_id: net.spec_id,
             job_spec,
+            pool_node,
         };
         self.create_job(&node, &node.job_spec).await?;
         Ok(node)

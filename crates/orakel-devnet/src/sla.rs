@@ -84,6 +84,9 @@ pub struct SlaNodeSetup {
     pub role: SlaRole,
     /// Its pipeline first waits this long (orders the commits in tests).
     pub pipeline_delay: Option<Duration>,
+    /// It serves as a staking-pool node (ADR 0006): the devnet creates a pool node operated
+    /// by its key, and it bids with the pool's stake (stake into it before opening an SLA).
+    pub pool: bool,
 }
 
 impl From<SlaRole> for SlaNodeSetup {
@@ -91,9 +94,25 @@ impl From<SlaRole> for SlaNodeSetup {
         Self {
             role,
             pipeline_delay: None,
+            pool: false,
         }
     }
 }
+
+impl SlaNodeSetup {
+    /// A pool node with `role`.
+    pub fn pool(role: SlaRole) -> Self {
+        Self {
+            pool: true,
+            ..Self::from(role)
+        }
+    }
+}
+
+/// Operator fee of the devnet's pool nodes, basis points.
+pub const POOL_OPERATOR_FEE_BPS: u64 = 1000;
+/// The owners' share of the devnet's pool, basis points.
+pub const POOL_OWNERS_BPS: u64 = 1000;
 
 /// How the devnet sets up SLA nodes (see [`crate::DevnetConfig::sla`]).
 #[derive(Debug, Clone)]
@@ -147,6 +166,8 @@ pub struct SlaNetwork {
     pub spec_id: B256,
     /// `SlaTerms.jobType` of the SLAs.
     pub job_type: B256,
+    /// The staking pool, when a node serves as a pool node (the market is whitelisted).
+    pub pool: Option<orakel_contracts::pool::PoolStack>,
 }
 
 /// The aggregation rule an SLA names.
@@ -160,6 +181,18 @@ pub enum AggregatorChoice {
     Mode,
     /// Mean within two standard deviations.
     TwoDev,
+}
+
+impl AggregatorChoice {
+    /// Readable name for summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TrimmedMean => "trimmed mean (k = 1)",
+            Self::Median => "median",
+            Self::Mode => "mode (strict majority)",
+            Self::TwoDev => "mean within two standard deviations",
+        }
+    }
 }
 
 /// What the purchaser (an `SlaFeed`) asks for.
@@ -448,6 +481,8 @@ pub struct ScenarioReport {
     pub purchaser_credit: U256,
     /// From opening the SLA to the round's end.
     pub elapsed: Duration,
+    /// The aggregation rule the SLA named.
+    pub aggregator: AggregatorChoice,
 }
 
 impl ScenarioReport {
@@ -535,13 +570,14 @@ pub fn summary_lines(report: &ScenarioReport) -> Vec<String> {
     let t = &report.opened.terms;
     let mut out = vec![
         format!(
-            "SLA {} on feed {:#x}: n = {}, minResponses = {}, deposit {}, payment {} per oracle, trimmed mean (k = 1)",
+            "SLA {} on feed {:#x}: n = {}, minResponses = {}, deposit {}, payment {} per oracle, {}",
             report.opened.sla.sla_id,
             report.opened.feed,
             t.oracles,
             t.minResponses,
             link_amount(U256::from(t.penaltyDeposit)),
             link_amount(U256::from(t.paymentPerOracle)),
+            report.aggregator.name(),
         ),
         format!(
             "round {} (score = reputation in basis points, before → after):",
@@ -624,7 +660,7 @@ pub async fn run_scenario(
         .iter()
         .map(|n| {
             (
-                n.process.address,
+                n.oracle_address(),
                 (n.index, n.sla_role.unwrap_or(SlaRole::Honest)),
             )
         })
@@ -632,8 +668,8 @@ pub async fn run_scenario(
     let mut before = HashMap::new();
     for node in &devnet.nodes {
         before.insert(
-            node.process.address,
-            devnet.reputation_score(node.process.address).await?,
+            node.oracle_address(),
+            devnet.reputation_score(node.oracle_address()).await?,
         );
     }
     let from = devnet.block_number().await?;
@@ -777,6 +813,7 @@ pub async fn run_scenario(
         honest_range,
         purchaser_credit,
         elapsed,
+        aggregator: order.aggregator,
     })
 }
 

@@ -177,6 +177,11 @@ pub struct SlaConfig {
     /// default: `[tx].default_gas_limit`. `closeRound` aggregates and calls back, so leave room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_limit: Option<u64>,
+    /// Serve as this staking-pool node (its `PoolStorage` address, ADR 0006): bid with the
+    /// pool's stake and answer as the pool node; payments go to its stakers. This node's key
+    /// must be the pool node's operator. None: the node's own key is the oracle.
+    #[serde(default, alias = "poolNode", skip_serializing_if = "Option::is_none")]
+    pub pool_node: Option<alloy::primitives::Address>,
     /// Fault injection for demonstrations; refused unless the chain id is 31337.
     #[serde(default)]
     pub fault: SlaFaultConfig,
@@ -259,6 +264,7 @@ impl Default for SlaConfig {
             max_concurrent_slas: default_max_slas(),
             confirmations: default_sla_confirmations(),
             gas_limit: None,
+            pool_node: None,
             fault: SlaFaultConfig::default(),
         }
     }

@@ -16,6 +16,7 @@ pub mod directrequest;
 mod error;
 pub mod init;
 pub mod jobrun;
+pub mod pool;
 pub mod registry;
 mod resume;
 pub mod routes;
@@ -213,8 +214,23 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     )
     .await?;
 
-    let sla_chain: Arc<dyn sla::SlaChain> =
+    let own_chain: Arc<dyn sla::SlaChain> =
         Arc::new(sla::ChainSla::new(rpc.clone(), txm.clone(), store.clone()));
+    let pool_chain = match cfg.sla.pool_node {
+        Some(node) => Some(Arc::new(
+            pool::PoolChain::connect(own_chain.clone(), node)
+                .await
+                .map_err(|e| Error::Config(format!("[sla] pool_node: {e}")))?,
+        )),
+        None => None,
+    };
+    let sla_chain: Arc<dyn sla::SlaChain> = match &pool_chain {
+        Some(p) => {
+            tracing::info!(node = %p.node(), "serving SLAs as a staking-pool node");
+            p.clone()
+        }
+        None => own_chain,
+    };
     let bridges = Arc::new(bridges::Bridges::load(&store).await?);
     let starts = Arc::new(directrequest::RunStarts::default());
     let sink = Arc::new(sink::ChainTxSink::new(
@@ -285,14 +301,24 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
     runs.set_request_runs(direct.clone());
     runs.resume().await?;
     direct.resume().await?;
-    let slas = sla::SlaService::new(
-        store.clone(),
-        registry.clone(),
-        runner.clone(),
-        sla_chain.clone(),
-        sla::SlaServiceConfig::from(&cfg.sla),
-        cancel.clone(),
-    );
+    let slas = match pool_chain {
+        Some(pool) => sla::SlaService::new_pool(
+            store.clone(),
+            registry.clone(),
+            runner.clone(),
+            pool,
+            sla::SlaServiceConfig::from(&cfg.sla),
+            cancel.clone(),
+        ),
+        None => sla::SlaService::new(
+            store.clone(),
+            registry.clone(),
+            runner.clone(),
+            sla_chain.clone(),
+            sla::SlaServiceConfig::from(&cfg.sla),
+            cancel.clone(),
+        ),
+    };
     slas.resume().await.map_err(|e| Error::Sla(e.to_string()))?;
 
     let shared = Arc::new(NodeShared {

@@ -44,13 +44,14 @@ use orakel_contracts::LinkToken;
 use orakel_contracts::sla::{Market, round_status};
 use orakel_pipeline::{JobType, RunContext, RunState as PipelineRunState, Runner, Value};
 use orakel_store::{
-    EthTxState, NewSla, NewSlaRound, RoundStatus, RunState, SlaRoundRow, SlaRoundState, SlaRow,
-    SlaState, Store,
+    DepositOutcome, EthTxState, NewSla, NewSlaRound, RoundStatus, RunState, SlaRoundRow,
+    SlaRoundState, SlaRow, SlaState, Store,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{SlaConfig, SlaFaultConfig};
+use crate::pool::PoolChain;
 use crate::registry::{JobRegistry, LoadedJob};
 
 /// Name of the SLA listener's checkpoint.
@@ -85,6 +86,9 @@ pub enum SlaError {
     /// The operating system's random source failed.
     #[error("no randomness for the salt: {0}")]
     Random(String),
+    /// The staking-pool node this node serves as is unusable (`[sla] pool_node`).
+    #[error("staking pool: {0}")]
+    Pool(String),
 }
 
 type SlaResult<T> = Result<T, SlaError>;
@@ -378,6 +382,8 @@ pub struct SlaService {
     registry: Arc<JobRegistry>,
     runner: Arc<Runner>,
     chain: Arc<dyn SlaChain>,
+    /// Set when the node serves as a staking-pool node (`chain` is then this pool chain).
+    pool: Option<Arc<PoolChain>>,
     cfg: SlaServiceConfig,
     me: Address,
     /// Rounds and feeds with a step in flight (one at a time each).
@@ -469,6 +475,7 @@ fn topics() -> Vec<B256> {
         Market::RoundFailed::SIGNATURE_HASH,
         Market::OracleSlashed::SIGNATURE_HASH,
         Market::OraclePaid::SIGNATURE_HASH,
+        Market::DepositReturned::SIGNATURE_HASH,
     ]
 }
 
@@ -490,6 +497,32 @@ impl SlaService {
         cfg: SlaServiceConfig,
         cancel: CancellationToken,
     ) -> Arc<Self> {
+        Self::build(store, registry, runner, chain, None, cfg, cancel)
+    }
+
+    /// Creates the service of a staking-pool node: it bids and answers as `pool.node()` and
+    /// settles every deposit with the pool (ADR 0006, [`crate::pool`]).
+    pub fn new_pool(
+        store: Store,
+        registry: Arc<JobRegistry>,
+        runner: Arc<Runner>,
+        pool: Arc<PoolChain>,
+        cfg: SlaServiceConfig,
+        cancel: CancellationToken,
+    ) -> Arc<Self> {
+        let chain: Arc<dyn SlaChain> = pool.clone();
+        Self::build(store, registry, runner, chain, Some(pool), cfg, cancel)
+    }
+
+    fn build(
+        store: Store,
+        registry: Arc<JobRegistry>,
+        runner: Arc<Runner>,
+        chain: Arc<dyn SlaChain>,
+        pool: Option<Arc<PoolChain>>,
+        cfg: SlaServiceConfig,
+        cancel: CancellationToken,
+    ) -> Arc<Self> {
         let me = chain.address();
         if cfg.faults.skip_reveal {
             tracing::warn!(
@@ -506,6 +539,7 @@ impl SlaService {
             registry,
             runner,
             chain,
+            pool,
             cfg,
             me,
             busy: Mutex::new(HashSet::new()),
@@ -754,6 +788,9 @@ impl SlaService {
                     .await?;
                 if let Some(row) = self.store.sla(&m, &ev.slaId.to_string()).await? {
                     self.store
+                        .set_sla_deposit_outcome(row.id, DepositOutcome::Forfeited)
+                        .await?;
+                    self.store
                         .transition_sla(
                             row.id,
                             &[SlaState::Active],
@@ -762,6 +799,17 @@ impl SlaService {
                         )
                         .await?;
                 }
+            }
+        } else if topic == Market::DepositReturned::SIGNATURE_HASH {
+            let ev = decode!(Market::DepositReturned);
+            if ev.oracle == self.me
+                && let Some(row) = self.store.sla(&m, &ev.slaId.to_string()).await?
+                && self
+                    .store
+                    .set_sla_deposit_outcome(row.id, DepositOutcome::Returned)
+                    .await?
+            {
+                tracing::info!(market = %m, sla = %ev.slaId, amount = %ev.amount, "penalty deposit returned");
             }
         } else if topic == Market::OraclePaid::SIGNATURE_HASH {
             let ev = decode!(Market::OraclePaid);
@@ -800,6 +848,7 @@ impl SlaService {
         }) else {
             return Ok(());
         };
+        let input = crate::pool::market_calldata(&input);
         let Ok(call) = Market::commitCall::abi_decode(&input) else {
             tracing::warn!(round = %round_id, "fault injection: the commit transaction is not a plain commit call; nothing to copy");
             return Ok(());
@@ -842,6 +891,7 @@ impl SlaService {
         }) else {
             return Ok(());
         };
+        let input = crate::pool::market_calldata(&input);
         if let Ok(call) = Market::revealCall::abi_decode(&input) {
             self.store
                 .set_sla_round_reveal_data(
@@ -865,6 +915,15 @@ impl SlaService {
         let bid = self.store.slas_in(&[SlaState::Bid]).await?;
         let open = self.store.open_sla_rounds().await?;
         let active = self.store.slas_in(&[SlaState::Active]).await?;
+        if let Some(pool) = &self.pool {
+            let unsettled = self.store.unsettled_pool_deposits().await?;
+            if !unsettled.is_empty() {
+                let pool = pool.clone();
+                self.spawn_step("pool".to_owned(), move |this| async move {
+                    this.pool_step(&pool, unsettled).await
+                });
+            }
+        }
         if proposed.is_empty() && bid.is_empty() && open.is_empty() && active.is_empty() {
             return Ok(()); // nothing to do: no chain access
         }
@@ -1049,6 +1108,118 @@ impl SlaService {
         .into();
         self.send_if_it_works(&key, market, data, None, "finalize")
             .await
+    }
+
+    /// Settles pool deposits whose outcome the market announced, one at a time (the open bid
+    /// to settle is picked from the chain, so two settlements must not race): collect what
+    /// the market credited the node (`withdraw`), `settleBid` with the forfeited amount, then
+    /// `distribute` the profit (payments) to the stakers. Every transaction has its key, so a
+    /// restart carries on where it stopped.
+    async fn pool_step(&self, pool: &PoolChain, unsettled: Vec<SlaRow>) -> SlaResult<()> {
+        for sla in unsettled {
+            let Some(outcome) = sla.deposit_outcome else {
+                continue;
+            };
+            let prefix = format!("sla/{}/{}", sla.market, sla.sla_id);
+            if let Some(key) = &sla.pool_settle_key {
+                match self.chain.sent(key).await? {
+                    Some(SentTx::Confirmed) => {
+                        self.store.set_sla_pool_settled(sla.id).await?;
+                        tracing::info!(market = %sla.market, sla = %sla.sla_id, outcome = outcome.as_str(), "penalty deposit settled with the pool");
+                        let logic = pool.logic(orakel_contracts::staking::names::NODE).await?;
+                        let data: Bytes =
+                            orakel_contracts::staking::Node::distributeCall { node: pool.node() }
+                                .abi_encode()
+                                .into();
+                        self.send_if_it_works(
+                            &format!("{prefix}/pool-distribute"),
+                            logic,
+                            data,
+                            None,
+                            "pool distribution",
+                        )
+                        .await?;
+                        continue;
+                    }
+                    Some(SentTx::Reverted | SentTx::Fatal) => {
+                        tracing::warn!(key, "settleBid failed; picking the deposit again");
+                        self.store.set_sla_pool_settle_key(sla.id, None).await?;
+                        return Ok(());
+                    }
+                    Some(SentTx::Pending) => return Ok(()),
+                    // Stored, then stopped before the transaction was created: pick again.
+                    None => {
+                        self.store.set_sla_pool_settle_key(sla.id, None).await?;
+                        return Ok(());
+                    }
+                }
+            }
+            let market = parse_address(&sla.market, "slas.market")?;
+            let deposit = parse_u256(&sla.penalty_deposit, "slas.penalty_deposit")?;
+            // Collect first, so the settlement finds the returned deposit (and the payments)
+            // in the node's balance.
+            let collect = format!("{prefix}/pool-collect");
+            match self.chain.sent(&collect).await? {
+                None => {
+                    let out = self
+                        .chain
+                        .call(
+                            market,
+                            Market::withdrawableCall {
+                                account: pool.node(),
+                            }
+                            .abi_encode()
+                            .into(),
+                        )
+                        .await?;
+                    let credit =
+                        Market::withdrawableCall::abi_decode_returns(&out).map_err(|e| {
+                            SlaError::Decode {
+                                what: "SlaMarket.withdrawable",
+                                detail: e.to_string(),
+                            }
+                        })?;
+                    if credit > U256::ZERO {
+                        self.chain
+                            .send(
+                                &collect,
+                                market,
+                                Market::withdrawCall {}.abi_encode().into(),
+                                None,
+                            )
+                            .await?;
+                        return Ok(());
+                    }
+                }
+                Some(SentTx::Pending) => return Ok(()),
+                Some(_) => {}
+            }
+            let Some(bid_id) = pool.open_bid(market, deposit).await? else {
+                tracing::warn!(market = %sla.market, sla = %sla.sla_id, "no open pool deposit matches this SLA's; nothing to settle");
+                self.store.set_sla_pool_settled(sla.id).await?;
+                continue;
+            };
+            let forfeited = match outcome {
+                DepositOutcome::Returned => U256::ZERO,
+                DepositOutcome::Forfeited => deposit,
+            };
+            let key = format!("{prefix}/pool-settle/{bid_id}");
+            let logic = pool.logic(orakel_contracts::staking::names::NODE).await?;
+            let data: Bytes = orakel_contracts::staking::Node::settleBidCall {
+                node: pool.node(),
+                bidId: bid_id,
+                forfeited,
+            }
+            .abi_encode()
+            .into();
+            self.store
+                .set_sla_pool_settle_key(sla.id, Some(&key))
+                .await?;
+            self.chain.send(&key, logic, data, None).await?;
+            tracing::info!(market = %sla.market, sla = %sla.sla_id, bid = %bid_id, forfeited = %forfeited, "settling the penalty deposit with the pool");
+            return Ok(());
+        }
+        Ok(())
     }
 
     /// Simulates a call anyone may make and sends it only if it would succeed: losing the

@@ -34,7 +34,9 @@ pub use error::{Error, Result};
 pub use jobs::{JobRow, NewJob};
 pub use requests::{Checkpoint, NewRequest, RequestRow, RequestState};
 pub use runs::{FinishedRun, NewTaskRun, RunRow, RunState, TaskRunRow};
-pub use sla::{NewSla, NewSlaRound, RoundStatus, SlaRoundRow, SlaRoundState, SlaRow, SlaState};
+pub use sla::{
+    DepositOutcome, NewSla, NewSlaRound, RoundStatus, SlaRoundRow, SlaRoundState, SlaRow, SlaState,
+};
 pub use suspensions::{
     AnswerOutcome, InterruptedRun, NewSuspension, SuspendedTask, SuspensionRow, WaitingTask,
 };

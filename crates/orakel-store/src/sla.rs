@@ -32,6 +32,38 @@ pub enum SlaState {
     Slashed,
 }
 
+/// What became of this node's penalty deposit for an SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepositOutcome {
+    /// Credited back by the market (not selected, cancelled, evicted, or the SLA ended).
+    Returned,
+    /// Forfeited to the purchaser (selected, no valid reveal).
+    Forfeited,
+}
+
+impl DepositOutcome {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Returned => "returned",
+            Self::Forfeited => "forfeited",
+        }
+    }
+
+    fn parse(s: &str, id: i64) -> Result<Self> {
+        match s {
+            "returned" => Ok(Self::Returned),
+            "forfeited" => Ok(Self::Forfeited),
+            other => Err(Error::Corrupt {
+                what: "slas.deposit_outcome",
+                id,
+                detail: other.to_string(),
+            }),
+        }
+    }
+}
+
 impl SlaState {
     /// Column value.
     pub fn as_str(self) -> &'static str {
@@ -255,6 +287,12 @@ pub struct SlaRow {
     pub last_round_started: Option<u64>,
     /// Latest aggregate (decimal).
     pub last_answer: Option<String>,
+    /// What became of our penalty deposit, once the market said.
+    pub deposit_outcome: Option<DepositOutcome>,
+    /// Pool nodes: the idempotency key of the `settleBid` transaction in flight.
+    pub pool_settle_key: Option<String>,
+    /// Pool nodes: the deposit was settled with the pool.
+    pub pool_settled: bool,
     /// Unix micros.
     pub created_at: i64,
     /// Unix micros.
@@ -333,7 +371,7 @@ pub struct SlaRoundRow {
 const SLA_COLUMNS: &str = "id, market, sla_id, job_id, purchaser, spec_id, job_type, params, oracles, rounds, \
      penalty_deposit, payment_per_oracle, bidding_ends, commit_window, reveal_window, heartbeat, deviation_bps, \
      terms, block_number, state, reason, oracle_index, bid_score, last_round_id, last_round_started, last_answer, \
-     created_at, updated_at";
+     deposit_outcome, pool_settle_key, pool_settled, created_at, updated_at";
 
 const ROUND_COLUMNS: &str = "id, sla_row, market, round_id, oracle_index, commit_deadline, reveal_deadline, \
      reveal_open, run_id, answer, salt, commitment, copied_from, state, reason, round_status, aggregate, accepted, \
@@ -381,6 +419,12 @@ fn sla_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SlaRow> {
             .try_get::<Option<i64>, _>("last_round_started")?
             .map(|t| u64::try_from(t).unwrap_or(0)),
         last_answer: row.try_get("last_answer")?,
+        deposit_outcome: match row.try_get::<Option<String>, _>("deposit_outcome")? {
+            Some(s) => Some(DepositOutcome::parse(&s, id)?),
+            None => None,
+        },
+        pool_settle_key: row.try_get("pool_settle_key")?,
+        pool_settled: row.try_get::<i64, _>("pool_settled")? != 0,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -605,6 +649,51 @@ impl Store {
     pub async fn set_sla_last_answer(&self, id: i64, answer: &str) -> Result<()> {
         sqlx::query("UPDATE slas SET last_answer = $1, updated_at = $2 WHERE id = $3")
             .bind(answer)
+            .bind(now_micros())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records what became of our deposit for SLA `id`. The first outcome stands (the market
+    /// settles a deposit once); returns whether this call recorded it.
+    pub async fn set_sla_deposit_outcome(&self, id: i64, outcome: DepositOutcome) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE slas SET deposit_outcome = $1, updated_at = $2 WHERE id = $3 AND deposit_outcome IS NULL",
+        )
+        .bind(outcome.as_str())
+        .bind(now_micros())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// SLAs whose deposit outcome is known but not yet settled with the pool, oldest first.
+    pub async fn unsettled_pool_deposits(&self) -> Result<Vec<SlaRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SLA_COLUMNS} FROM slas WHERE deposit_outcome IS NOT NULL AND pool_settled = 0 ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(sla_from_row).collect()
+    }
+
+    /// Sets (or clears, to try again) the key of SLA `id`'s `settleBid` transaction.
+    pub async fn set_sla_pool_settle_key(&self, id: i64, key: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE slas SET pool_settle_key = $1, updated_at = $2 WHERE id = $3")
+            .bind(key)
+            .bind(now_micros())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// SLA `id`'s deposit is settled with the pool (or has nothing to settle).
+    pub async fn set_sla_pool_settled(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE slas SET pool_settled = 1, updated_at = $1 WHERE id = $2")
             .bind(now_micros())
             .bind(id)
             .execute(&self.pool)

@@ -64,14 +64,7 @@ async fn pool_deploys_creates_a_node_and_takes_a_stake_on_anvil() -> TestResult 
     assert!(info.enabled);
 
     deploy::transfer_link(&provider, owner, link, staker, ONE_LINK * U256::from(50u64)).await?;
-    pool::stake(
-        &provider,
-        staker,
-        link,
-        node,
-        ONE_LINK * U256::from(30u64),
-    )
-    .await?;
+    pool::stake(&provider, staker, link, node, ONE_LINK * U256::from(30u64)).await?;
     assert_eq!(
         link_pool.stakeOf(node, staker).call().await?,
         ONE_LINK * U256::from(30u64)
@@ -91,7 +84,10 @@ async fn pool_deploys_creates_a_node_and_takes_a_stake_on_anvil() -> TestResult 
         ONE_LINK * U256::from(2_000u64),
     )
     .await;
-    assert!(over.is_err(), "a stake above the limit (and balance) is refused");
+    assert!(
+        over.is_err(),
+        "a stake above the limit (and balance) is refused"
+    );
     assert_eq!(
         link_pool.totalStaked(node).call().await?,
         ONE_LINK * U256::from(30u64)

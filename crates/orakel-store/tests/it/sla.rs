@@ -2,7 +2,9 @@
 //! transitions the node's SLA service relies on, and that a stored commitment survives a
 //! reopen (what restart recovery reveals from).
 
-use orakel_store::{Checkpoint, NewSla, NewSlaRound, RoundStatus, SlaRoundState, SlaState, Store};
+use orakel_store::{
+    Checkpoint, DepositOutcome, NewSla, NewSlaRound, RoundStatus, SlaRoundState, SlaState, Store,
+};
 
 use crate::{file_store, file_url, insert_job};
 
@@ -314,4 +316,79 @@ async fn a_stored_commitment_and_checkpoint_survive_a_reopen() {
     assert_eq!(open[0].answer.as_deref(), Some("1234"));
     assert_eq!(open[0].salt.as_deref(), Some(salt.as_str()));
     assert_eq!(store.checkpoint("sla-markets").await.unwrap(), Some(cp));
+}
+
+#[tokio::test]
+async fn deposit_outcomes_are_recorded_once_and_settled_with_the_pool() {
+    let store = Store::in_memory().await.unwrap();
+    let job = insert_job(&store, "0eec7e1d-d0d2-476c-a1a8-72dfb6633f46").await;
+    let a = store
+        .insert_sla(&proposal(job.id, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store
+        .insert_sla(&proposal(job.id, 2))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .insert_sla(&proposal(job.id, 3))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.unsettled_pool_deposits().await.unwrap().is_empty());
+
+    assert!(
+        store
+            .set_sla_deposit_outcome(b, DepositOutcome::Forfeited)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_sla_deposit_outcome(a, DepositOutcome::Returned)
+            .await
+            .unwrap()
+    );
+    // The market settles a deposit once: a later (or re-read) log changes nothing.
+    assert!(
+        !store
+            .set_sla_deposit_outcome(b, DepositOutcome::Returned)
+            .await
+            .unwrap()
+    );
+    let unsettled = store.unsettled_pool_deposits().await.unwrap();
+    let ids: Vec<i64> = unsettled.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![a, b], "oldest first, only those with an outcome");
+    assert_eq!(
+        unsettled[1].deposit_outcome,
+        Some(DepositOutcome::Forfeited)
+    );
+    assert!(!unsettled[1].pool_settled);
+
+    store
+        .set_sla_pool_settle_key(a, Some("sla/m/1/pool-settle/4"))
+        .await
+        .unwrap();
+    let row = store.sla_by_row(a).await.unwrap().unwrap();
+    assert_eq!(
+        row.pool_settle_key.as_deref(),
+        Some("sla/m/1/pool-settle/4")
+    );
+    store.set_sla_pool_settle_key(a, None).await.unwrap();
+    assert_eq!(
+        store.sla_by_row(a).await.unwrap().unwrap().pool_settle_key,
+        None
+    );
+    store.set_sla_pool_settled(a).await.unwrap();
+    let left: Vec<i64> = store
+        .unsettled_pool_deposits()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, vec![b]);
+    assert!(store.sla_by_row(a).await.unwrap().unwrap().pool_settled);
 }

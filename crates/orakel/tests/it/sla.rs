@@ -191,8 +191,8 @@ async fn node_killed_after_commit_reveals_after_restart() {
     let mut sla_cfg = SlaDevnetConfig::with_roles(&[SlaRole::Honest; 3]);
     for n in &mut sla_cfg.nodes[1..] {
         *n = SlaNodeSetup {
-            role: SlaRole::Honest,
             pipeline_delay: Some(Duration::from_secs(4)),
+            ..SlaNodeSetup::from(SlaRole::Honest)
         };
     }
     // One simulator tick for the whole test: every oracle answers the same, so the median
