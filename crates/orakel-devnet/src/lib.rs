@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod demo;
 mod devnet;
+pub mod pool;
 pub mod process;
 pub mod sla;
 pub mod spec;

@@ -143,6 +143,21 @@ impl SlaDevnetConfig {
         cfg
     }
 
+    /// [`SlaDevnetConfig::scenario`] with the first honest, the silent and the freeloader
+    /// node serving as staking-pool nodes (`orakel devnet --sla --pool`).
+    pub fn pool_scenario() -> Self {
+        let mut cfg = Self::scenario();
+        let mut first_honest = true;
+        for node in &mut cfg.nodes {
+            node.pool = match node.role {
+                SlaRole::Honest => std::mem::replace(&mut first_honest, false),
+                SlaRole::Silent | SlaRole::Freeloader => true,
+                SlaRole::FarLiar | SlaRole::SlightLiar => false,
+            };
+        }
+        cfg
+    }
+
     /// Nodes with the given roles, no delays.
     pub fn with_roles(roles: &[SlaRole]) -> Self {
         Self {
@@ -970,6 +985,22 @@ pub async fn run_latency_bench(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_scenario_backs_one_honest_and_both_slashed_roles() {
+        let cfg = SlaDevnetConfig::pool_scenario();
+        let pooled: Vec<SlaRole> = cfg
+            .nodes
+            .iter()
+            .filter(|n| n.pool)
+            .map(|n| n.role)
+            .collect();
+        assert_eq!(
+            pooled,
+            vec![SlaRole::Honest, SlaRole::Silent, SlaRole::Freeloader]
+        );
+        assert_eq!(cfg.nodes.len(), SCENARIO_ROLES.len());
+    }
 
     #[test]
     fn scenario_roles() {

@@ -60,6 +60,11 @@ pub struct DevnetArgs {
     /// reputation. --nodes, --requests, --interval, --sources and --no-adapter do not apply.
     #[arg(long)]
     sla: bool,
+    /// With --sla: the first honest node, the silent node and the freeloader serve as
+    /// staking-pool nodes; stakers back them before the SLA opens, and the summary shows how
+    /// payments reached the honest node's stakers and the slashes cut the others' stakes.
+    #[arg(long, requires = "sla")]
+    pool: bool,
 }
 
 /// `orakel bench`
@@ -199,11 +204,36 @@ pub async fn devnet(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Waits for the pool nodes to settle and prints what their stakers have.
+async fn pool_summary(devnet: &Devnet, stakes: &[orakel_devnet::pool::PoolNodeStakes]) -> bool {
+    println!();
+    println!("waiting for the pool nodes to settle their deposits and distribute …");
+    let settled =
+        orakel_devnet::pool::wait_for_settlement(devnet, stakes, Duration::from_secs(60)).await;
+    if let Err(e) = &settled {
+        eprintln!("{e}");
+    }
+    match orakel_devnet::pool::summary_lines(devnet, stakes).await {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+        }
+        Err(e) => eprintln!("reading the pool failed: {e}"),
+    }
+    settled.is_ok()
+}
+
 /// `orakel devnet --sla`: the 7-oracle SLA scenario.
 async fn devnet_sla(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     use orakel_devnet::sla::{self, SlaDevnetConfig, SlaOrder};
     let exe = std::env::current_exe().context("locating the orakel binary")?;
-    let mut cfg = DevnetConfig::sla(args.root.clone(), exe, SlaDevnetConfig::scenario());
+    let scenario = if args.pool {
+        SlaDevnetConfig::pool_scenario()
+    } else {
+        SlaDevnetConfig::scenario()
+    };
+    let mut cfg = DevnetConfig::sla(args.root.clone(), exe, scenario);
     cfg.rpc_url = args.rpc_url;
     cfg.chain_id = args.chain_id;
     cfg.deployer_key = args.deployer_key;
@@ -220,6 +250,37 @@ async fn devnet_sla(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         d = Devnet::start(cfg, |line| println!("{line}")) => d?,
         () = cancel.cancelled() => { println!("interrupted during start-up"); return Ok(ExitCode::FAILURE) }
     };
+    let stakes = if args.pool {
+        let stakes = tokio::select! {
+            s = orakel_devnet::pool::stake_into_pool_nodes(&devnet) => s,
+            () = cancel.cancelled() => { devnet.shutdown().await; return Ok(ExitCode::FAILURE) }
+        };
+        match stakes {
+            Ok(stakes) => {
+                for s in &stakes {
+                    let amounts: Vec<String> = s
+                        .stakers
+                        .iter()
+                        .map(|(_, a)| sla::link_amount(*a))
+                        .collect();
+                    println!(
+                        "stakers   {} behind pool node {:#x} (node-{})",
+                        amounts.join(" + "),
+                        s.node,
+                        s.devnet_node
+                    );
+                }
+                stakes
+            }
+            Err(e) => {
+                eprintln!("staking into the pool nodes failed: {e}");
+                devnet.shutdown().await;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        Vec::new()
+    };
     println!();
     let order = SlaOrder::one_shot(u8::try_from(devnet.nodes.len()).unwrap_or(u8::MAX));
     let report = tokio::select! {
@@ -232,7 +293,12 @@ async fn devnet_sla(args: DevnetArgs) -> anyhow::Result<ExitCode> {
             for line in sla::summary_lines(&report) {
                 println!("{line}");
             }
-            report.success()
+            let pool_ok = if stakes.is_empty() {
+                true
+            } else {
+                pool_summary(&devnet, &stakes).await
+            };
+            report.success() && pool_ok
         }
         Some(Err(e)) => {
             eprintln!(
