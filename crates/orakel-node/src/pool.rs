@@ -216,6 +216,25 @@ impl PoolChain {
         LinkPool::nodeInfoCall::abi_decode_returns(&out).map_err(decode_err("LinkPool.nodeInfo"))
     }
 
+    /// `LinkPool.distributable(node)`: the profit the next `distribute` would split.
+    ///
+    /// # Errors
+    /// Chain or decoding errors.
+    pub async fn distributable(&self) -> PoolResult<U256> {
+        let link_pool = self.logic(names::LINK_POOL).await?;
+        let out = self
+            .inner
+            .call(
+                link_pool,
+                LinkPool::distributableCall { node: self.node }
+                    .abi_encode()
+                    .into(),
+            )
+            .await?;
+        LinkPool::distributableCall::abi_decode_returns(&out)
+            .map_err(decode_err("LinkPool.distributable"))
+    }
+
     /// The open penalty deposit of this node for `amount` at `target`, newest first: deposits
     /// of the same amount at the same market are interchangeable for settlement.
     ///

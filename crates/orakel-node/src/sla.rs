@@ -787,8 +787,7 @@ impl SlaService {
                     )
                     .await?;
                 if let Some(row) = self.store.sla(&m, &ev.slaId.to_string()).await? {
-                    self.store
-                        .set_sla_deposit_outcome(row.id, DepositOutcome::Forfeited)
+                    self.record_deposit_outcome(row.id, DepositOutcome::Forfeited)
                         .await?;
                     self.store
                         .transition_sla(
@@ -805,8 +804,7 @@ impl SlaService {
             if ev.oracle == self.me
                 && let Some(row) = self.store.sla(&m, &ev.slaId.to_string()).await?
                 && self
-                    .store
-                    .set_sla_deposit_outcome(row.id, DepositOutcome::Returned)
+                    .record_deposit_outcome(row.id, DepositOutcome::Returned)
                     .await?
             {
                 tracing::info!(market = %m, sla = %ev.slaId, amount = %ev.amount, "penalty deposit returned");
@@ -825,6 +823,17 @@ impl SlaService {
             }
         }
         Ok(())
+    }
+
+    /// Records what became of our deposit. Only a pool node has anything to settle; a node
+    /// bidding with its own key marks it settled at once (so switching to pool mode later never
+    /// settles an old deposit against a pool bid).
+    async fn record_deposit_outcome(&self, row: i64, outcome: DepositOutcome) -> SlaResult<bool> {
+        let recorded = self.store.set_sla_deposit_outcome(row, outcome).await?;
+        if recorded && self.pool.is_none() {
+            self.store.set_sla_pool_settled(row).await?;
+        }
+        Ok(recorded)
     }
 
     /// Fault injection (freeloader): adopt another oracle's commitment, read from its commit
@@ -1126,6 +1135,9 @@ impl SlaService {
                     Some(SentTx::Confirmed) => {
                         self.store.set_sla_pool_settled(sla.id).await?;
                         tracing::info!(market = %sla.market, sla = %sla.sla_id, outcome = outcome.as_str(), "penalty deposit settled with the pool");
+                        if pool.distributable().await?.is_zero() {
+                            continue; // deposits still out elsewhere, or nothing earned
+                        }
                         let logic = pool.logic(orakel_contracts::staking::names::NODE).await?;
                         let data: Bytes =
                             orakel_contracts::staking::Node::distributeCall { node: pool.node() }

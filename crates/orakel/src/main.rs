@@ -5,6 +5,7 @@ mod api_client;
 mod cmd_bridges;
 mod cmd_devnet;
 mod cmd_node;
+mod cmd_pool;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,6 +58,10 @@ enum Command {
     BenchSla(cmd_devnet::BenchSlaArgs),
     /// Serve the price-source simulator on its own.
     Sim(cmd_devnet::SimArgs),
+    /// The staking pool on chain: deploy it, create nodes, stake, withdraw, distribute,
+    /// change a node's settings and show every figure (amounts in LINK).
+    #[command(subcommand)]
+    Pool(cmd_pool::PoolCommand),
 }
 
 #[derive(Subcommand)]
@@ -223,6 +228,7 @@ async fn main() -> std::process::ExitCode {
             init_tracing(&cli.log_format);
             cmd_devnet::sim(args).await
         }
+        Command::Pool(cmd) => cmd_pool::pool(cmd).await,
     };
     match result {
         Ok(code) => code,
