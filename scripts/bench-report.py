@@ -119,6 +119,27 @@ for op in ("stake", "withdraw", "distribute"):
     flat = "flat" if max(figures) == min(figures) else f"spread {max(figures) - min(figures):,}"
     stake_rows.append(f"| {op} | {figures[0]:,} | {figures[1]:,} | {figures[2]:,} | {flat} |")
 stake_table = "\n".join(stake_rows)
+# Pool node against plain oracle (contracts/test/gas/PoolGas.t.sol); only rows whose keys are in gas.json.
+pool_rows = []
+for op, what in (("bid", "bid with the penalty deposit (the pool node's first bid: its bid books start empty)"),
+                 ("commit", "commit (does not open reveals), n = 7"),
+                 ("reveal", "reveal (does not end the round), n = 7")):
+    pooled, direct = gas.get(f"staking.gas_pool_{op}"), gas.get(f"staking.gas_direct_{op}")
+    if pooled is not None and direct is not None:
+        pool_rows.append(f"| {what} | {pooled:,} | {direct:,} | {pooled - direct:+,} |")
+for key, what in (("staking.gas_settle", "settle a returned deposit (`Node.settleBid`, 0 forfeited)"),
+                  ("staking.gas_settle_slash", "settle a forfeited deposit (`Node.settleBid`, whole deposit: stakes cut)")):
+    if key in gas:
+        pool_rows.append(f"| {what} | {gas[key]:,} | — | — |")
+pool_section = ""
+if pool_rows:
+    pool_section = (
+        "\n## Staking pool: pool node overhead (full transaction gas, real SLA market)\n\n"
+        "A pool node bids through `Node.bid` and commits / reveals through `Node.forward` "
+        "(`contracts/test/gas/PoolGas.t.sol`); a plain oracle sends the same calls itself, from the same state.\n\n"
+        "| operation | as pool node | as plain oracle | overhead |\n"
+        "|---|---|---|---|\n" + "\n".join(pool_rows) + "\n"
+    )
 
 
 def fmt_stage(name, v):
@@ -167,7 +188,7 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 | operation | 1 staker | 100 stakers | 10,000 stakers | |
 |---|---|---|---|---|
 {stake_table}
-
+{pool_section}
 ## Where the node-side latency goes (under the load above)
 
 | stage (from the node's `/metrics`, read at the end of the window) | p50 | p99 |

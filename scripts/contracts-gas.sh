@@ -19,6 +19,14 @@
 #                                           reveal with aggregation, payments, reputation, callback
 # contracts/test/gas/StakingGas.t.sol measures the staking pool, also in full transaction gas:
 #   staking.gas_{stake,withdraw,distribute}_{1,100,10000}   with that many stakers already in the node
+# contracts/test/gas/PoolGas.t.sol measures serving the real SlaMarket as a staking-pool node against
+# serving it as a plain oracle (ADR 0006 decision 9), also in full transaction gas:
+#   staking.gas_pool_bid / gas_direct_bid        Node.bid(node, market, deposit, bid(slaId)) /
+#                                                link.transferAndCall(market, deposit, bid(slaId))
+#   staking.gas_pool_commit / gas_direct_commit  a commit that does not open reveals (n = 7), through
+#                                                Node.forward / sent by the oracle itself
+#   staking.gas_pool_reveal / gas_direct_reveal  a reveal that does not end the round, likewise
+#   staking.gas_settle / gas_settle_slash        Node.settleBid with 0 / the whole deposit forfeited
 # The tests emit each figure as a `log_named_uint` event; this script reads them from
 # `forge test --json -vv` (decoded_logs).
 #
@@ -55,6 +63,8 @@ const wanted = [
   "staking.gas_stake_1", "staking.gas_stake_100", "staking.gas_stake_10000",
   "staking.gas_withdraw_1", "staking.gas_withdraw_100", "staking.gas_withdraw_10000",
   "staking.gas_distribute_1", "staking.gas_distribute_100", "staking.gas_distribute_10000",
+  "staking.gas_pool_bid", "staking.gas_direct_bid", "staking.gas_pool_commit", "staking.gas_direct_commit",
+  "staking.gas_pool_reveal", "staking.gas_direct_reveal", "staking.gas_settle", "staking.gas_settle_slash",
 ];
 const found = {};
 for (const suite of Object.values(report)) {
