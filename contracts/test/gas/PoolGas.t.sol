@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {Test} from "../utils/Test.sol";
+import {PoolDeployment} from "../staking/PoolDeployment.sol";
 import {Vm} from "../utils/Vm.sol";
 import {LinkToken} from "../../src/token/LinkToken.sol";
 import {IERC677} from "../../src/token/IERC677.sol";
@@ -9,13 +9,8 @@ import {ISlaMarket} from "../../src/market/ISlaMarket.sol";
 import {SlaMarket} from "../../src/market/SlaMarket.sol";
 import {Reputation} from "../../src/reputation/Reputation.sol";
 import {MedianAggregator} from "../../src/aggregation/MedianAggregator.sol";
-import {PoolRegistry} from "../../src/staking/PoolRegistry.sol";
-import {PoolNames} from "../../src/staking/PoolKeys.sol";
 import {LinkPool} from "../../src/staking/LinkPool.sol";
 import {Node} from "../../src/staking/Node.sol";
-import {NodeFactory} from "../../src/staking/NodeFactory.sol";
-import {NodeStaking} from "../../src/staking/NodeStaking.sol";
-import {PoolOwners} from "../../src/staking/PoolOwners.sol";
 
 /// @dev Cheatcodes these gas tests need beyond `test/utils/Vm.sol`.
 interface PoolGasVm {
@@ -57,7 +52,7 @@ interface PoolGasVm {
 /// figures. Absolute bounds are ~20-30 % above the measured figures (they catch gross regressions);
 /// `test_poolOverhead_*` replay both paths of one operation from one state snapshot and bound the
 /// difference more tightly (see the bounds' comments); they emit nothing.
-abstract contract PoolGasBase is Test {
+abstract contract PoolGasBase is PoolDeployment {
     PoolGasVm internal constant gvm = PoolGasVm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
 
     uint96 internal constant DEPOSIT = 5 ether;
@@ -71,12 +66,6 @@ abstract contract PoolGasBase is Test {
     SlaMarket internal market;
     Reputation internal reputation;
     MedianAggregator internal median;
-    PoolRegistry internal registry;
-    LinkPool internal pool;
-    Node internal nodeLogic;
-    NodeFactory internal factory;
-    NodeStaking internal staking;
-    PoolOwners internal owners;
 
     address internal poolOwner;
     address internal purchaser;
@@ -104,21 +93,9 @@ abstract contract PoolGasBase is Test {
         reputation.setWriter(address(market), true);
         median = new MedianAggregator();
 
-        registry = new PoolRegistry(address(link), poolOwner, 0);
-        pool = new LinkPool(address(registry));
-        nodeLogic = new Node(address(registry));
-        factory = new NodeFactory(address(registry));
-        staking = new NodeStaking(address(registry));
-        owners = new PoolOwners(address(registry));
+        _deployPool(address(link), poolOwner, 0, OWNERS_BPS);
         vm.startPrank(poolOwner);
-        registry.setLogic(PoolNames.LINK_POOL, address(pool));
-        registry.setLogic(PoolNames.NODE, address(nodeLogic));
-        registry.setLogic(PoolNames.NODE_FACTORY, address(factory));
-        registry.setLogic(PoolNames.NODE_STAKING, address(staking));
-        registry.setLogic(PoolNames.POOL_OWNERS, address(owners));
         registry.addToWhitelist(address(market));
-        owners.setOwnersShare(OWNERS_BPS);
-        owners.setOwnership(poolOwner, 1);
         node = factory.createNode(operator, false, FEE_BPS, 1_000_000 ether);
         silentNode = factory.createNode(operator, false, FEE_BPS, 1_000_000 ether);
         vm.stopPrank();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {Test} from "../utils/Test.sol";
+import {PoolDeployment} from "../staking/PoolDeployment.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {LinkToken} from "../../src/token/LinkToken.sol";
 import {ISlaMarket} from "../../src/market/ISlaMarket.sol";
@@ -10,7 +10,7 @@ import {Reputation} from "../../src/reputation/Reputation.sol";
 import {MedianAggregator} from "../../src/aggregation/MedianAggregator.sol";
 import {PoolRegistry} from "../../src/staking/PoolRegistry.sol";
 import {PoolStorage} from "../../src/staking/PoolStorage.sol";
-import {PoolKeys, PoolNames} from "../../src/staking/PoolKeys.sol";
+import {PoolKeys} from "../../src/staking/PoolKeys.sol";
 import {LinkPool} from "../../src/staking/LinkPool.sol";
 import {Node} from "../../src/staking/Node.sol";
 import {NodeFactory} from "../../src/staking/NodeFactory.sol";
@@ -44,7 +44,7 @@ import {PoolOwners} from "../../src/staking/PoolOwners.sol";
 ///         same fraction `DEPOSIT / 39 LINK` (rounded down to the juel), B's `totalSlashed` is the
 ///         deposit, the purchaser is compensated with B's deposit; LINK is conserved across every
 ///         account and nobody ends up holding what the ADRs do not give it.
-contract PoolNetworkTest is Test {
+contract PoolNetworkTest is PoolDeployment {
     uint96 internal constant DEPOSIT = 20 ether;
     uint96 internal constant PAY = 1 ether;
     uint256 internal constant FEE_BPS = 1000;
@@ -72,13 +72,6 @@ contract PoolNetworkTest is Test {
     SlaMarket internal rogueMarket;
     Reputation internal reputation;
     MedianAggregator internal median;
-
-    PoolRegistry internal registry;
-    LinkPool internal pool;
-    Node internal nodeLogic;
-    NodeFactory internal factory;
-    NodeStaking internal staking;
-    PoolOwners internal owners;
 
     address internal poolOwner;
     address internal operatorA;
@@ -112,21 +105,9 @@ contract PoolNetworkTest is Test {
         reputation.setWriter(address(market), true);
         median = new MedianAggregator();
 
-        registry = new PoolRegistry(address(link), poolOwner, 0);
-        pool = new LinkPool(address(registry));
-        nodeLogic = new Node(address(registry));
-        factory = new NodeFactory(address(registry));
-        staking = new NodeStaking(address(registry));
-        owners = new PoolOwners(address(registry));
+        _deployPool(address(link), poolOwner, 0, OWNERS_BPS);
         vm.startPrank(poolOwner);
-        registry.setLogic(PoolNames.LINK_POOL, address(pool));
-        registry.setLogic(PoolNames.NODE, address(nodeLogic));
-        registry.setLogic(PoolNames.NODE_FACTORY, address(factory));
-        registry.setLogic(PoolNames.NODE_STAKING, address(staking));
-        registry.setLogic(PoolNames.POOL_OWNERS, address(owners));
         registry.addToWhitelist(address(market));
-        owners.setOwnersShare(OWNERS_BPS);
-        owners.setOwnership(poolOwner, 1);
         nodeA = factory.createNode(operatorA, false, FEE_BPS, LIMIT);
         nodeB = factory.createNode(operatorB, false, FEE_BPS, LIMIT);
         vm.stopPrank();

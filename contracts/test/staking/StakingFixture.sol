@@ -1,22 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {Test} from "../utils/Test.sol";
+import {PoolDeployment} from "./PoolDeployment.sol";
 import {StakingVm, STAKING_VM_ADDRESS} from "./StakingVm.sol";
 import {LinkToken} from "../../src/token/LinkToken.sol";
 import {PoolRegistry} from "../../src/staking/PoolRegistry.sol";
-import {PoolStorage} from "../../src/staking/PoolStorage.sol";
-import {PoolNames} from "../../src/staking/PoolKeys.sol";
-import {LinkPool} from "../../src/staking/LinkPool.sol";
 import {Node} from "../../src/staking/Node.sol";
-import {NodeFactory} from "../../src/staking/NodeFactory.sol";
-import {NodeStaking} from "../../src/staking/NodeStaking.sol";
-import {PoolOwners} from "../../src/staking/PoolOwners.sol";
 import {MockMarket} from "./mocks/MockMarket.sol";
 
 /// @dev A pool with one public node (`node`, 10 % operator fee, 10 % owners' share, limit
 ///      1,000,000 LINK), the pool owner owning all owner units, and a whitelisted mock market.
-abstract contract StakingFixture is Test {
+abstract contract StakingFixture is PoolDeployment {
     StakingVm internal constant svm = StakingVm(STAKING_VM_ADDRESS);
     /// @dev The stake payload: abi.encodeWithSignature("stake()").
     bytes internal STAKE = abi.encodeWithSignature("stake()");
@@ -33,12 +27,6 @@ abstract contract StakingFixture is Test {
     address internal outsider;
 
     LinkToken internal link;
-    PoolRegistry internal registry;
-    LinkPool internal pool;
-    Node internal nodeLogic;
-    NodeFactory internal factory;
-    NodeStaking internal staking;
-    PoolOwners internal owners;
     MockMarket internal market;
     address internal node;
 
@@ -50,22 +38,10 @@ abstract contract StakingFixture is Test {
         carol = makeAddr("carol");
         outsider = makeAddr("outsider");
         link = new LinkToken(address(this));
-        registry = new PoolRegistry(address(link), poolOwner, _changeDelay());
-        pool = new LinkPool(address(registry));
-        nodeLogic = new Node(address(registry));
-        factory = new NodeFactory(address(registry));
-        staking = new NodeStaking(address(registry));
-        owners = new PoolOwners(address(registry));
+        _deployPool(address(link), poolOwner, _changeDelay(), OWNERS_BPS);
         market = new MockMarket(link);
         vm.startPrank(poolOwner);
-        registry.setLogic(PoolNames.LINK_POOL, address(pool));
-        registry.setLogic(PoolNames.NODE, address(nodeLogic));
-        registry.setLogic(PoolNames.NODE_FACTORY, address(factory));
-        registry.setLogic(PoolNames.NODE_STAKING, address(staking));
-        registry.setLogic(PoolNames.POOL_OWNERS, address(owners));
         registry.addToWhitelist(address(market));
-        owners.setOwnersShare(OWNERS_BPS);
-        owners.setOwnership(poolOwner, 1);
         node = factory.createNode(operator, false, FEE_BPS, LIMIT);
         vm.stopPrank();
         link.transfer(address(market), 1_000_000 ether);

@@ -408,21 +408,12 @@ impl Devnet {
         orakel_node::init::write_private(&password_file, &password)?;
 
         // Gas money for the node, its own Oracle that only it may fulfil, and a funded consumer.
-        let fund = TransactionRequest::default()
-            .with_from(self.deployer)
-            .with_to(init.address)
-            .with_value(U256::from(10u64) * U256::from(10u64).pow(U256::from(18u64)));
-        let receipt = self
-            .provider
-            .send_transaction(fund)
-            .await
-            .map_err(chain_err)?
-            .get_receipt()
-            .await
-            .map_err(chain_err)?;
-        if !receipt.status() {
-            return Err(Error::Chain(format!("funding node-{index} reverted")));
-        }
+        self.send_eth(
+            init.address,
+            U256::from(10u64) * U256::from(10u64).pow(U256::from(18u64)),
+            &format!("node-{index}"),
+        )
+        .await?;
         if let (Some(sla_cfg), Some(net)) = (&cfg.sla, &self.sla) {
             return self
                 .add_sla_node(
@@ -502,6 +493,26 @@ impl Devnet {
         }
         self.create_job(&node, &node.job_spec).await?;
         Ok(node)
+    }
+
+    /// Sends `wei` of the chain's currency from the deployer to `to` (`who` names it in errors).
+    pub(crate) async fn send_eth(&self, to: Address, wei: U256, who: &str) -> Result<()> {
+        let fund = TransactionRequest::default()
+            .with_from(self.deployer)
+            .with_to(to)
+            .with_value(wei);
+        let receipt = self
+            .provider
+            .send_transaction(fund)
+            .await
+            .map_err(chain_err)?
+            .get_receipt()
+            .await
+            .map_err(chain_err)?;
+        if !receipt.status() {
+            return Err(Error::Chain(format!("funding {who} reverted")));
+        }
+        Ok(())
     }
 
     /// The SLA half of [`Devnet::add_node`]: LINK for deposits, `[sla]` in the node's config,

@@ -5,10 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
-use alloy::rpc::types::TransactionRequest;
+use alloy::providers::ProviderBuilder;
 use alloy_signer_local::PrivateKeySigner;
 use orakel_contracts::deploy::{self, ONE_LINK};
 use orakel_contracts::staking::LinkPool;
@@ -32,6 +31,14 @@ pub struct PoolNodeStakes {
     pub stakers: Vec<(Address, U256)>,
 }
 
+/// The devnet's staking pool (an SLA devnet with at least one pool node has one).
+fn pool_of(devnet: &Devnet) -> Result<orakel_contracts::pool::PoolStack> {
+    devnet
+        .sla_network()?
+        .pool
+        .ok_or_else(|| Error::Setup("the devnet has no staking pool".into()))
+}
+
 fn chain_err(e: impl std::fmt::Display) -> Error {
     Error::Chain(e.to_string())
 }
@@ -42,10 +49,7 @@ fn chain_err(e: impl std::fmt::Display) -> Error {
 /// # Errors
 /// Fails when the devnet has no pool, or a transfer or stake fails.
 pub async fn stake_into_pool_nodes(devnet: &Devnet) -> Result<Vec<PoolNodeStakes>> {
-    let net = devnet.sla_network()?;
-    if net.pool.is_none() {
-        return Err(Error::Setup("the devnet has no staking pool".into()));
-    }
+    pool_of(devnet)?;
     let mut wallet: Option<EthereumWallet> = None;
     let mut plan = Vec::new();
     for n in devnet.nodes.iter() {
@@ -77,21 +81,10 @@ pub async fn stake_into_pool_nodes(devnet: &Devnet) -> Result<Vec<PoolNodeStakes
     let stakers_provider = ProviderBuilder::new().wallet(wallet).connect_http(url);
     for p in &plan {
         for (staker, amount) in &p.stakers {
-            let gas_money = TransactionRequest::default()
-                .with_from(devnet.deployer)
-                .with_to(*staker)
-                .with_value(ONE_LINK); // 1 ETH
-            let receipt = devnet
-                .provider
-                .send_transaction(gas_money)
-                .await
-                .map_err(chain_err)?
-                .get_receipt()
-                .await
-                .map_err(chain_err)?;
-            if !receipt.status() {
-                return Err(Error::Chain(format!("funding staker {staker:#x} reverted")));
-            }
+            // 1 ETH (10^18 wei, the same unit as a juel) of gas money.
+            devnet
+                .send_eth(*staker, ONE_LINK, &format!("staker {staker:#x}"))
+                .await?;
             deploy::transfer_link(
                 &devnet.provider,
                 devnet.deployer,
@@ -118,9 +111,7 @@ pub async fn wait_for_settlement(
     timeout: Duration,
 ) -> Result<()> {
     let net = devnet.sla_network()?;
-    let pool = net
-        .pool
-        .ok_or_else(|| Error::Setup("the devnet has no staking pool".into()))?;
+    let pool = pool_of(devnet)?;
     let link_pool = LinkPool::new(pool.link_pool, &devnet.provider);
     let market = orakel_contracts::SlaMarket::new(net.stack.market, &devnet.provider);
     let deadline = Instant::now() + timeout;
@@ -167,10 +158,7 @@ pub async fn wait_for_settlement(
 /// # Errors
 /// Fails on chain errors.
 pub async fn summary_lines(devnet: &Devnet, stakes: &[PoolNodeStakes]) -> Result<Vec<String>> {
-    let net = devnet.sla_network()?;
-    let pool = net
-        .pool
-        .ok_or_else(|| Error::Setup("the devnet has no staking pool".into()))?;
+    let pool = pool_of(devnet)?;
     let link_pool = LinkPool::new(pool.link_pool, &devnet.provider);
     let mut out = vec![format!(
         "staking pool {:#x}: operator fee {} %, owners' share {} %",

@@ -26,7 +26,7 @@ use orakel_contracts::LinkToken;
 use orakel_contracts::sla::Market;
 use orakel_contracts::staking::{LinkPool, Node, PoolRegistry, PoolStorage, names};
 
-use crate::sla::{SentTx, SlaChain, SlaError};
+use crate::sla::{SentTx, SlaChain, SlaError, view};
 
 type PoolResult<T> = Result<T, SlaError>;
 
@@ -124,29 +124,27 @@ impl PoolChain {
     /// [`SlaError::Pool`] when `node` is not a pool node or another key operates it; chain
     /// errors when the reads fail.
     pub async fn connect(inner: Arc<dyn SlaChain>, node: Address) -> PoolResult<Self> {
-        let out = inner
-            .call(node, PoolStorage::registryCall {}.abi_encode().into())
-            .await
-            .map_err(|e| SlaError::Pool(format!("{node:#x} is not a pool node storage: {e}")))?;
-        let registry = PoolStorage::registryCall::abi_decode_returns(&out)
-            .map_err(|e| SlaError::Pool(format!("{node:#x} is not a pool node storage: {e}")))?;
+        let registry = view(
+            inner.as_ref(),
+            node,
+            PoolStorage::registryCall {},
+            "PoolStorage.registry",
+        )
+        .await
+        .map_err(|e| SlaError::Pool(format!("{node:#x} is not a pool node storage: {e}")))?;
         let this = Self {
             inner,
             node,
             registry,
         };
-        let out = this
-            .inner
-            .call(
-                registry,
-                PoolRegistry::isNodeCall { account: node }
-                    .abi_encode()
-                    .into(),
-            )
-            .await?;
-        if !PoolRegistry::isNodeCall::abi_decode_returns(&out)
-            .map_err(decode_err("PoolRegistry.isNode"))?
-        {
+        let is_node = view(
+            this.inner.as_ref(),
+            registry,
+            PoolRegistry::isNodeCall { account: node },
+            "PoolRegistry.isNode",
+        )
+        .await?;
+        if !is_node {
             return Err(SlaError::Pool(format!(
                 "{node:#x} is not a node of pool registry {registry:#x}"
             )));
@@ -179,15 +177,13 @@ impl PoolChain {
     /// # Errors
     /// Chain or decoding errors; [`SlaError::Pool`] when nothing is registered.
     pub async fn logic(&self, name: B256) -> PoolResult<Address> {
-        let out = self
-            .inner
-            .call(
-                self.registry,
-                PoolRegistry::logicCall { name }.abi_encode().into(),
-            )
-            .await?;
-        let logic = PoolRegistry::logicCall::abi_decode_returns(&out)
-            .map_err(decode_err("PoolRegistry.logic"))?;
+        let logic = view(
+            self.inner.as_ref(),
+            self.registry,
+            PoolRegistry::logicCall { name },
+            "PoolRegistry.logic",
+        )
+        .await?;
         if logic == Address::ZERO {
             return Err(SlaError::Pool(format!(
                 "pool registry {:#x} has no {} logic",
@@ -203,17 +199,21 @@ impl PoolChain {
     /// # Errors
     /// Chain or decoding errors.
     pub async fn node_info(&self) -> PoolResult<LinkPool::NodeInfo> {
+        self.link_pool_view(
+            LinkPool::nodeInfoCall { node: self.node },
+            "LinkPool.nodeInfo",
+        )
+        .await
+    }
+
+    /// A view of the registry's current `LinkPool`.
+    async fn link_pool_view<C: SolCall>(
+        &self,
+        call: C,
+        what: &'static str,
+    ) -> PoolResult<C::Return> {
         let link_pool = self.logic(names::LINK_POOL).await?;
-        let out = self
-            .inner
-            .call(
-                link_pool,
-                LinkPool::nodeInfoCall { node: self.node }
-                    .abi_encode()
-                    .into(),
-            )
-            .await?;
-        LinkPool::nodeInfoCall::abi_decode_returns(&out).map_err(decode_err("LinkPool.nodeInfo"))
+        view(self.inner.as_ref(), link_pool, call, what).await
     }
 
     /// `LinkPool.distributable(node)`: the profit the next `distribute` would split.
@@ -221,18 +221,11 @@ impl PoolChain {
     /// # Errors
     /// Chain or decoding errors.
     pub async fn distributable(&self) -> PoolResult<U256> {
-        let link_pool = self.logic(names::LINK_POOL).await?;
-        let out = self
-            .inner
-            .call(
-                link_pool,
-                LinkPool::distributableCall { node: self.node }
-                    .abi_encode()
-                    .into(),
-            )
-            .await?;
-        LinkPool::distributableCall::abi_decode_returns(&out)
-            .map_err(decode_err("LinkPool.distributable"))
+        self.link_pool_view(
+            LinkPool::distributableCall { node: self.node },
+            "LinkPool.distributable",
+        )
+        .await
     }
 
     /// The open penalty deposit of this node for `amount` at `target`, newest first: deposits
@@ -241,34 +234,27 @@ impl PoolChain {
     /// # Errors
     /// Chain or decoding errors.
     pub async fn open_bid(&self, target: Address, amount: U256) -> PoolResult<Option<U256>> {
+        // One registry lookup for the whole scan.
         let link_pool = self.logic(names::LINK_POOL).await?;
-        let out = self
-            .inner
-            .call(
+        let chain = self.inner.as_ref();
+        let mut id = view(
+            chain,
+            link_pool,
+            LinkPool::bidCountCall { node: self.node },
+            "LinkPool.bidCount",
+        )
+        .await?;
+        while id > U256::ZERO {
+            let bid = view(
+                chain,
                 link_pool,
-                LinkPool::bidCountCall { node: self.node }
-                    .abi_encode()
-                    .into(),
+                LinkPool::bidOfCall {
+                    node: self.node,
+                    bidId: id,
+                },
+                "LinkPool.bidOf",
             )
             .await?;
-        let count = LinkPool::bidCountCall::abi_decode_returns(&out)
-            .map_err(decode_err("LinkPool.bidCount"))?;
-        let mut id = count;
-        while id > U256::ZERO {
-            let out = self
-                .inner
-                .call(
-                    link_pool,
-                    LinkPool::bidOfCall {
-                        node: self.node,
-                        bidId: id,
-                    }
-                    .abi_encode()
-                    .into(),
-                )
-                .await?;
-            let bid = LinkPool::bidOfCall::abi_decode_returns(&out)
-                .map_err(decode_err("LinkPool.bidOf"))?;
             if bid.open && bid.target == target && bid.amount == amount {
                 return Ok(Some(id));
             }
@@ -334,11 +320,9 @@ impl SlaChain for PoolChain {
             Route::FreeBalance => {
                 let balance = LinkToken::balanceOfCall::abi_decode_returns(&out)
                     .map_err(decode_err("LinkToken.balanceOf"))?;
-                let i = self.node_info().await?;
-                let owed = i
-                    .rewardReserve
-                    .saturating_add(i.operatorOwed)
-                    .saturating_add(i.ownersOwed);
+                let owed = self
+                    .link_pool_view(LinkPool::owedOfCall { node: self.node }, "LinkPool.owedOf")
+                    .await?;
                 Ok(Bytes::from(alloy::sol_types::SolValue::abi_encode(
                     &balance.saturating_sub(owed),
                 )))

@@ -215,6 +215,21 @@ impl SlaChain for ChainSla {
     }
 }
 
+/// `eth_call`s `call` at `to` through `chain` and decodes what it returns (`what` names the
+/// function in a decoding error).
+pub(crate) async fn view<C: SolCall>(
+    chain: &dyn SlaChain,
+    to: Address,
+    call: C,
+    what: &'static str,
+) -> SlaResult<C::Return> {
+    let out = chain.call(to, call.abi_encode().into()).await?;
+    C::abi_decode_returns(&out).map_err(|e| SlaError::Decode {
+        what,
+        detail: e.to_string(),
+    })
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1023,25 +1038,15 @@ impl SlaService {
         let sla_id = parse_u256(&sla.sla_id, "slas.sla_id")?;
         let deposit = parse_u256(&sla.penalty_deposit, "slas.penalty_deposit")?;
         let link_balance = match self.cfg.link {
-            Some(link) => {
-                let out = self
-                    .chain
-                    .call(
-                        link,
-                        LinkToken::balanceOfCall { account: self.me }
-                            .abi_encode()
-                            .into(),
-                    )
-                    .await?;
-                Some(
-                    LinkToken::balanceOfCall::abi_decode_returns(&out).map_err(|e| {
-                        SlaError::Decode {
-                            what: "LinkToken.balanceOf",
-                            detail: e.to_string(),
-                        }
-                    })?,
+            Some(link) => Some(
+                view(
+                    self.chain.as_ref(),
+                    link,
+                    LinkToken::balanceOfCall { account: self.me },
+                    "LinkToken.balanceOf",
                 )
-            }
+                .await?,
+            ),
             None => None,
         };
         let ctx = BidContext {
@@ -1173,24 +1178,15 @@ impl SlaService {
             let collect = format!("{prefix}/pool-collect");
             match self.chain.sent(&collect).await? {
                 None => {
-                    let out = self
-                        .chain
-                        .call(
-                            market,
-                            Market::withdrawableCall {
-                                account: pool.node(),
-                            }
-                            .abi_encode()
-                            .into(),
-                        )
-                        .await?;
-                    let credit =
-                        Market::withdrawableCall::abi_decode_returns(&out).map_err(|e| {
-                            SlaError::Decode {
-                                what: "SlaMarket.withdrawable",
-                                detail: e.to_string(),
-                            }
-                        })?;
+                    let credit = view(
+                        self.chain.as_ref(),
+                        market,
+                        Market::withdrawableCall {
+                            account: pool.node(),
+                        },
+                        "SlaMarket.withdrawable",
+                    )
+                    .await?;
                     if credit > U256::ZERO {
                         self.chain
                             .send(
@@ -1263,19 +1259,13 @@ impl SlaService {
         market: Address,
         round_id: U256,
     ) -> SlaResult<orakel_contracts::sla::RoundView> {
-        let out = self
-            .chain
-            .call(
-                market,
-                Market::roundOfCall { roundId: round_id }
-                    .abi_encode()
-                    .into(),
-            )
-            .await?;
-        Market::roundOfCall::abi_decode_returns(&out).map_err(|e| SlaError::Decode {
-            what: "ISlaMarket.roundOf",
-            detail: e.to_string(),
-        })
+        view(
+            self.chain.as_ref(),
+            market,
+            Market::roundOfCall { roundId: round_id },
+            "ISlaMarket.roundOf",
+        )
+        .await
     }
 
     /// One step of a round (see the state machine in the module docs).
@@ -1531,20 +1521,13 @@ impl SlaService {
         }
         let market = parse_address(&sla.market, "slas.market")?;
         let sla_id = parse_u256(&sla.sla_id, "slas.sla_id")?;
-        let out = self
-            .chain
-            .call(
-                market,
-                Market::latestRoundOfCall { slaId: sla_id }
-                    .abi_encode()
-                    .into(),
-            )
-            .await?;
-        let latest =
-            Market::latestRoundOfCall::abi_decode_returns(&out).map_err(|e| SlaError::Decode {
-                what: "ISlaMarket.latestRoundOf",
-                detail: e.to_string(),
-            })?;
+        let latest = view(
+            self.chain.as_ref(),
+            market,
+            Market::latestRoundOfCall { slaId: sla_id },
+            "ISlaMarket.latestRoundOf",
+        )
+        .await?;
         if latest.is_zero() {
             return Ok(());
         }
