@@ -159,14 +159,15 @@ table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
 latency_ok = dr["latency_p50_ms"] <= 5 and dr["latency_p99_ms"] <= 25
 latency_text = (
     "The latency goals are met." if latency_ok else
-    "The latency goals are missed under the full load. On the critical path are one commit "
-    "that stores the request logs and starts their runs (one per listener batch), the source "
-    "fetch, and one group commit that creates, signs and stores every fulfilment waiting at "
-    "that moment; everything else is written behind. Each of these waits for CPU: anvil mines "
-    "a block inside every `eth_sendRawTransaction` (500 blocks/s here) and uses more than one "
-    "of the two cores, and every SQLite statement is a hand-over to the database thread. The "
-    "reference row shows the same node at a fifth of the load. "
-    "docs/decisions/0004-latency.md has the analysis and the next steps."
+    "The latency goals are missed under the full load. Requests arrive over the WebSocket log "
+    "subscription one block at a time (the poll only moves the checkpoint). On the critical "
+    "path are the commit that stores a request and starts its run, the source fetch, and the "
+    "group commit that creates, signs and stores the fulfilment; everything else is written "
+    "behind. Each of these waits for CPU: anvil mines a block inside every "
+    "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores, and "
+    "every SQLite statement is a hand-over to the database thread. The reference row shows the "
+    "same node at a fifth of the load. docs/decisions/0004-latency.md and "
+    "0007-log-subscription.md have the analysis and the next steps."
 )
 text = f"""# Benchmarks
 
@@ -207,8 +208,8 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   `PriceFulfilled` events mined between the end of a 5 s warm-up and the end of the window.
   Offered {dr['offered_per_s']:.0f}/s; {dr['fulfilled_total']} of {dr['sent']} requests were
   fulfilled by the end of the drain. *Latency* is the node's own histogram
-  `orakel_request_to_broadcast_seconds` (0.5 ms buckets up to 10 ms), from the moment the listener
-  hands the log over to the moment the signed fulfilment is written to the RPC endpoint. It is
+  `orakel_request_to_broadcast_seconds` (0.5 ms buckets up to 10 ms), from the moment the log
+  arrives (over the WebSocket subscription, or from a poll) to the moment the signed fulfilment is written to the RPC endpoint. It is
   scraped at the end of the warm-up and at the end of the window; the quantiles are those of the
   observations in between, interpolated inside their bucket. The stage table below comes from
   rolling-window summaries and is only a guide. *RSS* is `VmRSS` of the node

@@ -72,6 +72,18 @@ pub trait LogHandler: Send + Sync {
     async fn handle(&self, listener: &str, batch: LogBatch) -> Result<()>;
     /// Called after each poll with the current head (for confirmation counting).
     async fn on_head(&self, head: u64);
+    /// New logs that a [`LogSubscription`](crate::LogSubscription) delivered ahead of the poll
+    /// (`received` is when they arrived). They carry no checkpoint: the poll delivers the same
+    /// logs again through [`handle`](Self::handle), so acting on them must be idempotent, and
+    /// a failure here loses nothing. The default ignores them.
+    async fn handle_early(
+        &self,
+        _listener: &str,
+        _logs: Vec<Log>,
+        _received: std::time::Instant,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// True while the handler has nothing to watch and does not need heads either: the listener
     /// then skips the poll entirely (no RPC call, no checkpoint write), so an unused listener
     /// costs nothing. When it becomes busy again it resumes from its stored checkpoint.

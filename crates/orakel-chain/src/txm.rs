@@ -136,7 +136,7 @@ const RECORD_LINGER: Duration = Duration::from_millis(50);
 const FEE_REFRESH: Duration = Duration::from_millis(400);
 
 /// Most broadcast batches awaiting their answer at once.
-const MAX_BATCHES_IN_FLIGHT: usize = 4;
+const MAX_BATCHES_IN_FLIGHT: usize = 16;
 
 /// Most transactions taken from the queue at once.
 const MAX_BATCH: usize = 256;

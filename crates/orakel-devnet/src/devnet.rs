@@ -396,6 +396,13 @@ impl Devnet {
             &orakel_node::init::InitOptions {
                 root: root.clone(),
                 rpc_urls: vec![self.rpc_url.clone()],
+                // The anvil we started serves WebSocket on its HTTP port; another chain's
+                // endpoint may not, and polling alone serves it.
+                ws_url: self
+                    .anvil
+                    .as_ref()
+                    .and_then(|a| a.url.strip_prefix("http://"))
+                    .map(|rest| format!("ws://{rest}")),
                 chain_id: cfg.chain_id,
                 api_listen: api_addr,
                 allow_private_http: true,

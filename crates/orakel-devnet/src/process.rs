@@ -29,12 +29,18 @@ pub struct Anvil {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+    /// Where anvil persists old block states. anvil removes its default directory (under
+    /// `~/.foundry`) only on a graceful exit, so killed anvils leaked gigabytes there under
+    /// load; this one lives in the devnet's root and is removed on stop and at the next start.
+    states: std::path::PathBuf,
 }
 
 impl Anvil {
     /// Starts anvil (automine) on a free port and waits until it answers.
     pub async fn start(binary: &Path, chain_id: u64, log: &Path) -> Result<Self> {
         let port = free_port()?;
+        let states = log.with_file_name("anvil-states");
+        let _ = std::fs::remove_dir_all(&states);
         let log_file = std::fs::File::create(log).map_err(|e| Error::Io {
             what: format!("creating {}", log.display()),
             source: e,
@@ -49,6 +55,8 @@ impl Anvil {
                 "10",
                 "--silent",
             ])
+            .arg("--cache-path")
+            .arg(&states)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().map_err(|e| {
                 Error::Io {
@@ -64,7 +72,7 @@ impl Anvil {
                 source: e,
             })?;
         let url = format!("http://127.0.0.1:{port}");
-        let mut anvil = Self { child, url };
+        let mut anvil = Self { child, url, states };
         anvil.wait_ready().await?;
         Ok(anvil)
     }
@@ -87,9 +95,10 @@ impl Anvil {
         Err(Error::Setup("anvil did not answer within 10 s".into()))
     }
 
-    /// Stops anvil.
+    /// Stops anvil and removes its persisted states.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+        let _ = std::fs::remove_dir_all(&self.states);
     }
 }
 

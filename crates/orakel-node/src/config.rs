@@ -48,6 +48,11 @@ pub struct NodeConfig {
 pub struct ChainConfig {
     /// JSON-RPC endpoints, tried in order (failover).
     pub rpc_urls: Vec<String>,
+    /// WebSocket endpoint (`ws://` / `wss://`) for log subscriptions. Optional: with it,
+    /// oracle requests are acted on the moment their block is mined instead of at the next
+    /// poll; polling stays on and catches up whatever a lost subscription misses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws_url: Option<String>,
     /// Expected chain id; every endpoint is checked against it.
     pub chain_id: u64,
     /// Pause between log polls.
@@ -367,6 +372,7 @@ impl NodeConfig {
         Self {
             chain: ChainConfig {
                 rpc_urls,
+                ws_url: None,
                 chain_id,
                 poll_interval: default_poll(),
                 start_block: None,
@@ -410,6 +416,10 @@ impl NodeConfig {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect();
+        }
+        if let Some(v) = get("ORAKEL_WS_URL") {
+            let v = v.trim();
+            self.chain.ws_url = (!v.is_empty()).then(|| v.to_string());
         }
         if let Some(v) = get("ORAKEL_CHAIN_ID") {
             self.chain.chain_id = v
@@ -483,6 +493,15 @@ impl NodeConfig {
                 "[sla.fault] (skip_reveal / copy_commitment) makes the node misbehave on purpose and is only allowed on the local devnet (chain id {DEVNET_CHAIN_ID}); this node's chain id is {}",
                 self.chain.chain_id
             )));
+        }
+        if let Some(ws) = &self.chain.ws_url {
+            let scheme = url::Url::parse(ws).map(|u| u.scheme().to_string());
+            if !matches!(scheme.as_deref(), Ok("ws" | "wss")) {
+                return Err(Error::Config(format!(
+                    "[chain] ws_url {} must be a ws:// or wss:// URL",
+                    orakel_chain::redact_rpc_url(ws)
+                )));
+            }
         }
         Ok(())
     }
@@ -582,6 +601,33 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(err.contains("c.toml:4:") && err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn ws_url_is_optional_checked_and_overridable() -> Result<()> {
+        let base = "[chain]\nrpc_urls = [\"http://127.0.0.1:8545\"]\nchain_id = 31337\n";
+        let cfg = NodeConfig::parse(base, Path::new("c.toml"))?;
+        assert_eq!(cfg.chain.ws_url, None);
+        cfg.validate()?;
+        let with = format!("{base}ws_url = \"ws://127.0.0.1:8545\"\n");
+        let mut cfg = NodeConfig::parse(&with, Path::new("c.toml"))?;
+        assert_eq!(cfg.chain.ws_url.as_deref(), Some("ws://127.0.0.1:8545"));
+        cfg.validate()?;
+        cfg.chain.ws_url = Some("http://node.example/v2/abcdefghijklmnopqrstuvwxyz".into());
+        let err = cfg
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("ws_url") && err.contains("ws://"), "{err}");
+        assert!(
+            !err.contains("abcdefghijklmnopqrstuvwxyz"),
+            "the key is redacted: {err}"
+        );
+        cfg.apply_env(|k| (k == "ORAKEL_WS_URL").then(|| "wss://x.example".to_string()))?;
+        assert_eq!(cfg.chain.ws_url.as_deref(), Some("wss://x.example"));
+        cfg.validate()?;
+        Ok(())
     }
 
     #[test]

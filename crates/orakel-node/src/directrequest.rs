@@ -117,6 +117,46 @@ pub struct DirectRequests {
     me: std::sync::Weak<Self>,
     /// Finished runs on their way to the database (written behind the answer).
     results: tokio::sync::mpsc::UnboundedSender<(FinishedRun, bool)>,
+    /// Logs stored ahead of the poll (subscription), until the poll passes their block.
+    early: EarlyLogs,
+}
+
+/// Logs the subscription stored, by `(block hash, log index)`, with their block number. The
+/// poll that reads the same log at the same position skips it (it is stored; a reorged log
+/// has another block hash and is stored again). Entries go once the checkpoint passes their
+/// block, delivered or reorged away.
+#[derive(Default)]
+struct EarlyLogs(Mutex<HashMap<(B256, u64), u64>>);
+
+impl EarlyLogs {
+    fn key(log: &Log) -> Option<((B256, u64), u64)> {
+        Some(((log.block_hash?, log.log_index?), log.block_number?))
+    }
+
+    fn stored(&self, logs: &[&Log]) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.extend(logs.iter().filter_map(|l| Self::key(l)));
+        }
+    }
+
+    /// The logs of a polled batch that were not stored early.
+    fn take_unseen<'a>(&self, logs: &'a [Log]) -> Vec<&'a Log> {
+        let Ok(mut seen) = self.0.lock() else {
+            return logs.iter().collect();
+        };
+        if seen.is_empty() {
+            return logs.iter().collect();
+        }
+        logs.iter()
+            .filter(|l| Self::key(l).is_none_or(|(k, _)| seen.remove(&k).is_none()))
+            .collect()
+    }
+
+    fn forget_through(&self, block: u64) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.retain(|_, b| *b > block);
+        }
+    }
 }
 
 impl std::fmt::Debug for DirectRequests {
@@ -153,6 +193,7 @@ impl DirectRequests {
             running: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS)),
             wake: Notify::new(),
+            early: EarlyLogs::default(),
         })
     }
 
@@ -736,11 +777,58 @@ impl LogHandler for DirectRequests {
     }
 
     async fn handle(&self, listener: &str, batch: LogBatch) -> orakel_chain::Result<()> {
-        let received = Instant::now();
+        self.record(
+            listener,
+            &batch.logs,
+            batch.head,
+            Some(&batch.checkpoint),
+            Instant::now(),
+        )
+        .await
+    }
+
+    async fn handle_early(
+        &self,
+        listener: &str,
+        logs: Vec<Log>,
+        received: Instant,
+    ) -> orakel_chain::Result<()> {
+        // A subscribed log's block is mined: the chain is at least there.
+        let head = logs
+            .iter()
+            .filter_map(|l| l.block_number)
+            .max()
+            .unwrap_or(0);
+        self.record(listener, &logs, head, None, received).await
+    }
+
+    async fn on_head(&self, head: u64) {
+        self.head.fetch_max(head, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}
+
+impl DirectRequests {
+    /// Stores request and cancellation logs (with the listener's checkpoint when they come
+    /// from a poll) and starts the runs of requests that are new and already confirmed. A log
+    /// stored before (the poll re-delivering a subscribed log, or a re-read) starts nothing.
+    async fn record(
+        &self,
+        listener: &str,
+        logs: &[Log],
+        batch_head: u64,
+        checkpoint: Option<&orakel_store::Checkpoint>,
+        received: Instant,
+    ) -> orakel_chain::Result<()> {
+        // A poll re-delivers what the subscription stored already: only its checkpoint is new.
+        let logs: Vec<&Log> = match checkpoint {
+            Some(_) => self.early.take_unseen(logs),
+            None => logs.iter().collect(),
+        };
         let mut requests = Vec::new();
         let mut cancellations = Vec::new();
         let mut problems = Vec::new();
-        for log in &batch.logs {
+        for log in logs.iter().copied() {
             match log.topic0() {
                 Some(t) if *t == OracleRequest::SIGNATURE_HASH => {
                     if let Some(req) = self.decode_request(log, &mut problems) {
@@ -760,7 +848,7 @@ impl LogHandler for DirectRequests {
         }
         // Requests that already have their confirmations start in the same write that
         // stores them; the others wait in the confirmation queue.
-        let head = self.head.load(Ordering::Relaxed).max(batch.head);
+        let head = self.head.load(Ordering::Relaxed).max(batch_head);
         // For each request that starts: its row (id set once stored) and `jobRun` variables.
         let mut started: Vec<Option<(RequestRow, Value)>> = Vec::with_capacity(requests.len());
         let mut min_confs: Vec<u64> = Vec::with_capacity(requests.len());
@@ -787,13 +875,17 @@ impl LogHandler for DirectRequests {
         let recording = Instant::now();
         let fresh = self
             .store
-            .record_logs_starting(listener, &requests, &cancellations, &batch.checkpoint)
+            .record_logs_starting(listener, &requests, &cancellations, checkpoint)
             .await?;
         metrics::histogram!("orakel_listener_record_seconds")
             .record(recording.elapsed().as_secs_f64());
-        metrics::histogram!("orakel_listener_batch_logs").record(batch.logs.len() as f64);
+        match checkpoint {
+            None => self.early.stored(&logs),
+            Some(cp) => self.early.forget_through(cp.block_number),
+        }
+        metrics::histogram!("orakel_listener_batch_logs").record(logs.len() as f64);
         metrics::counter!("orakel_oracle_requests_total").increment(fresh.len() as u64);
-        self.head.fetch_max(batch.head, Ordering::Relaxed);
+        self.head.fetch_max(batch_head, Ordering::Relaxed);
         if !cancellations.is_empty() {
             self.starts.cancellations_stored();
         }
@@ -829,9 +921,45 @@ impl LogHandler for DirectRequests {
         self.wake.notify_one();
         Ok(())
     }
+}
 
-    async fn on_head(&self, head: u64) {
-        self.head.fetch_max(head, Ordering::Relaxed);
-        self.wake.notify_one();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(block: u64, fork: u8, index: u64) -> Log {
+        Log {
+            block_hash: Some(B256::repeat_byte(fork)),
+            block_number: Some(block),
+            log_index: Some(index),
+            ..Default::default()
+        }
+    }
+
+    fn positions(logs: &[&Log]) -> Vec<(u64, u64)> {
+        logs.iter()
+            .map(|l| (l.block_number.unwrap_or(0), l.log_index.unwrap_or(0)))
+            .collect()
+    }
+
+    #[test]
+    fn polls_skip_logs_stored_early_at_the_same_position_only() {
+        let early = EarlyLogs::default();
+        let (a, b) = (log(5, 1, 0), log(6, 2, 0));
+        early.stored(&[&a, &b]);
+        // The poll reads block 5 as it was, block 6 re-mined in another block (reorg), and a
+        // log the subscription missed.
+        let polled = [log(5, 1, 0), log(6, 3, 0), log(7, 4, 1)];
+        assert_eq!(positions(&early.take_unseen(&polled)), vec![(6, 0), (7, 1)]);
+        // Once the checkpoint passes block 6, the reorged-away entry is forgotten too.
+        early.forget_through(6);
+        assert_eq!(
+            positions(&early.take_unseen(std::slice::from_ref(&b))),
+            vec![(6, 0)]
+        );
+        // A later early log stays until its block is passed.
+        early.stored(&[&log(9, 5, 2)]);
+        early.forget_through(8);
+        assert!(early.take_unseen(&[log(9, 5, 2)]).is_empty());
     }
 }

@@ -16,6 +16,8 @@ pub struct InitOptions {
     pub root: PathBuf,
     /// RPC endpoints.
     pub rpc_urls: Vec<String>,
+    /// WebSocket endpoint for log subscriptions (`[chain] ws_url`).
+    pub ws_url: Option<String>,
     /// Chain id.
     pub chain_id: u64,
     /// API listen address.
@@ -62,6 +64,8 @@ pub fn init(opts: &InitOptions, password: &str) -> Result<Initialized> {
     cfg.api.listen = opts.api_listen;
     cfg.http.allow_private_targets = opts.allow_private_http;
     cfg.chain.poll_interval = opts.poll_interval;
+    cfg.chain.ws_url = opts.ws_url.clone();
+    cfg.validate()?;
     cfg.tx.poll_interval = opts.poll_interval;
     let keystore_path = cfg.keystore_path();
     let signer = match &opts.import_key {

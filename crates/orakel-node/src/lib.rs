@@ -32,7 +32,7 @@ use std::sync::Arc;
 use alloy::primitives::Address;
 use alloy_signer_local::PrivateKeySigner;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use orakel_chain::{ListenerConfig, LogListener, Rpc, TxManager, TxManagerConfig};
+use orakel_chain::{ListenerConfig, LogListener, LogSubscription, Rpc, TxManager, TxManagerConfig};
 use orakel_pipeline::{JobType, Runner, RunnerConfig};
 use orakel_store::{NewJob, Store};
 use tokio::task::JoinSet;
@@ -376,6 +376,14 @@ pub async fn start(cfg: NodeConfig, signer: PrivateKeySigner) -> Result<NodeHand
         slas,
         cancel.clone(),
     ));
+    if let Some(ws_url) = cfg.chain.ws_url.clone() {
+        tasks.spawn(LogSubscription::run(
+            ws_url,
+            "oracle-requests".into(),
+            direct.clone(),
+            cancel.clone(),
+        ));
+    }
     tasks.spawn(LogListener::run(
         rpc,
         store,

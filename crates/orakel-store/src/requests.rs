@@ -184,20 +184,22 @@ impl Store {
         checkpoint: &Checkpoint,
     ) -> Result<Vec<(usize, i64)>> {
         let recorded = self
-            .record_logs_starting(listener, requests, cancellations, checkpoint)
+            .record_logs_starting(listener, requests, cancellations, Some(checkpoint))
             .await?;
         Ok(recorded.into_iter().map(|(i, id, _)| (i, id)).collect())
     }
 
     /// Like [`Store::record_logs`], and creates the runs of requests that carry
     /// `start_inputs` in the same write: `(index, request row id, run id)`. One commit per
-    /// listener batch instead of one more per request on the way to its answer.
+    /// listener batch instead of one more per request on the way to its answer. Without a
+    /// checkpoint (logs a subscription delivered ahead of the poll) the listener's checkpoint
+    /// stays where it is.
     pub async fn record_logs_starting(
         &self,
         listener: &str,
         requests: &[NewRequest],
         cancellations: &[(String, String)],
-        checkpoint: &Checkpoint,
+        checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<(usize, i64, Option<i64>)>> {
         let _urgent = self.urgent_write();
         let now = now_micros();
@@ -312,17 +314,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (listener) DO UPDATE SET block_number = excluded.block_number, \
-             block_hash = excluded.block_hash, updated_at = excluded.updated_at",
-        )
-        .bind(listener)
-        .bind(to_i64(checkpoint.block_number))
-        .bind(&checkpoint.block_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        if let Some(checkpoint) = checkpoint {
+            sqlx::query(
+                "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (listener) DO UPDATE SET block_number = excluded.block_number, \
+                 block_hash = excluded.block_hash, updated_at = excluded.updated_at",
+            )
+            .bind(listener)
+            .bind(to_i64(checkpoint.block_number))
+            .bind(&checkpoint.block_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(inserted)
     }

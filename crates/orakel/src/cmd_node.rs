@@ -18,6 +18,10 @@ pub struct InitArgs {
     /// JSON-RPC endpoint; repeat for failover endpoints.
     #[arg(long = "rpc-url", required = true)]
     rpc_urls: Vec<String>,
+    /// WebSocket endpoint (ws:// or wss://) for log subscriptions: requests are served as soon
+    /// as their block is mined instead of at the next poll (polling stays on).
+    #[arg(long)]
+    ws_url: Option<String>,
     /// Chain id the endpoints must serve.
     #[arg(long)]
     chain_id: u64,
@@ -92,6 +96,7 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         &orakel_node::init::InitOptions {
             root: args.root.clone(),
             rpc_urls: args.rpc_urls,
+            ws_url: args.ws_url,
             chain_id: args.chain_id,
             api_listen: args.api_listen,
             allow_private_http: args.allow_private_http,

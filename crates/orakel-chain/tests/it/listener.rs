@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Anvil, eventually};
 
-fn transfer_topic() -> B256 {
+pub(crate) fn transfer_topic() -> B256 {
     keccak256("Transfer(address,address,uint256)")
 }
 
@@ -139,7 +139,7 @@ fn spawn(
 }
 
 /// Sends a LINK transfer from the owner and returns (tx hash, log index, block) of its log.
-async fn transfer(anvil: &Anvil, link: Address, amount: u64) -> (B256, u64, u64) {
+pub(crate) async fn transfer(anvil: &Anvil, link: Address, amount: u64) -> (B256, u64, u64) {
     let receipt = LinkToken::new(link, &anvil.provider)
         .transfer(Address::repeat_byte(0x77), U256::from(amount))
         .from(anvil.owner().await)
@@ -217,7 +217,7 @@ async fn caught_up(anvil: &Anvil, store: &Store) -> u64 {
     .await
 }
 
-async fn deploy_link(anvil: &Anvil) -> Address {
+pub(crate) async fn deploy_link(anvil: &Anvil) -> Address {
     let owner = anvil.owner().await;
     deploy::deploy_link_token(&anvil.provider, owner, owner)
         .await

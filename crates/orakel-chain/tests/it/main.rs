@@ -9,6 +9,7 @@
 mod keystore;
 mod listener;
 mod rpc;
+mod subscription;
 mod txm;
 
 use std::future::Future;

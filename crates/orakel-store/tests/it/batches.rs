@@ -130,7 +130,7 @@ async fn requests_with_start_inputs_start_in_the_same_write() {
     ignored.start_inputs = Some(json!({}));
     let batch = [starting.clone(), waiting, ignored];
     let out = store
-        .record_logs_starting("l", &batch, &[], &checkpoint(7, 0))
+        .record_logs_starting("l", &batch, &[], Some(&checkpoint(7, 0)))
         .await
         .unwrap();
     assert_eq!(
@@ -160,11 +160,43 @@ async fn requests_with_start_inputs_start_in_the_same_write() {
 
     // Seeing the same logs again starts nothing twice.
     let again = store
-        .record_logs_starting("l", &batch, &[], &checkpoint(8, 0))
+        .record_logs_starting("l", &batch, &[], Some(&checkpoint(8, 0)))
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
     assert_eq!(store.run_for_request(row0).await.unwrap(), Some(run0));
+}
+
+#[tokio::test]
+async fn early_logs_start_runs_without_moving_the_checkpoint() {
+    let (store, _dir) = file_store().await;
+    let job = insert_job(&store, JOB).await.id;
+    store
+        .record_logs("l", &[], &[], &checkpoint(4, 0))
+        .await
+        .unwrap();
+    let mut early = request(job, 1, 6, 0);
+    early.start_inputs = Some(json!({"logData": "0x01"}));
+    let out = store
+        .record_logs_starting("l", std::slice::from_ref(&early), &[], None)
+        .await
+        .unwrap();
+    let [(0, row, Some(run))] = out.as_slice() else {
+        panic!("one started request expected: {out:?}");
+    };
+    assert_eq!(
+        store.checkpoint("l").await.unwrap(),
+        Some(checkpoint(4, 0)),
+        "a log delivered ahead of the poll must not move the checkpoint"
+    );
+    // The poll then delivers the same log with its checkpoint: stored once, started once.
+    let polled = store
+        .record_logs_starting("l", &[early], &[], Some(&checkpoint(6, 0)))
+        .await
+        .unwrap();
+    assert!(polled.is_empty(), "{polled:?}");
+    assert_eq!(store.run_for_request(*row).await.unwrap(), Some(*run));
+    assert_eq!(store.checkpoint("l").await.unwrap(), Some(checkpoint(6, 0)));
 }
 
 fn task(dot_id: &str, output: serde_json::Value) -> NewTaskRun {
@@ -190,7 +222,7 @@ async fn finished_runs_are_written_together_and_respect_cancellations() {
         })
         .collect();
     let out = store
-        .record_logs_starting("l", &batch, &[], &checkpoint(5, 0))
+        .record_logs_starting("l", &batch, &[], Some(&checkpoint(5, 0)))
         .await
         .unwrap();
     let ids: Vec<(i64, i64)> = out.iter().map(|(_, r, run)| (*r, run.unwrap())).collect();

@@ -1,0 +1,181 @@
+//! Early delivery of new logs over a WebSocket subscription (`eth_subscribe("logs")`).
+//!
+//! The polling [`LogListener`](crate::LogListener) stays the source of truth: it alone moves
+//! the checkpoint, backfills after a restart and follows reorgs. The subscription only lets a
+//! handler act on a log the moment its block is mined instead of at the next poll, and one at a
+//! time instead of in the burst a poll returns. It may miss logs (disconnects, a slow reader)
+//! and may deliver a log the poll delivers too; handlers must treat it as a head start
+//! ([`LogHandler::handle_early`]), never as the record.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+use alloy::rpc::types::{Filter, Log};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_util::sync::CancellationToken;
+
+use crate::{LogHandler, redact_rpc_url};
+
+/// Most logs handed over in one [`LogHandler::handle_early`] call.
+const MAX_EARLY_BATCH: usize = 256;
+
+/// How often the handler's filter is compared with the subscribed one (job changes).
+const FILTER_CHECK: Duration = Duration::from_secs(1);
+
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Why a subscription ended.
+enum Ended {
+    Cancelled,
+    /// The handler's filter changed: subscribe again with the new one.
+    FilterChanged,
+    /// Connection lost or refused.
+    Failed(String),
+}
+
+/// The WebSocket log subscription of one listener.
+#[derive(Debug)]
+pub struct LogSubscription;
+
+impl LogSubscription {
+    /// Subscribes at `ws_url` to the handler's filter and hands new logs to
+    /// [`LogHandler::handle_early`] until `cancel` fires. Connection failures are logged
+    /// (URL redacted) and retried with backoff; the poll covers whatever is missed meanwhile.
+    pub async fn run(
+        ws_url: String,
+        listener: String,
+        handler: Arc<dyn LogHandler>,
+        cancel: CancellationToken,
+    ) {
+        let shown = redact_rpc_url(&ws_url);
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let (addresses, topics) = handler.filter();
+            if handler.idle() || addresses.is_empty() || topics.is_empty() {
+                // Nothing to watch; an empty address list would mean every contract.
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(FILTER_CHECK) => continue,
+                }
+            }
+            let started = Instant::now();
+            match subscribe_once(
+                &ws_url,
+                &listener,
+                handler.as_ref(),
+                addresses,
+                topics,
+                &cancel,
+            )
+            .await
+            {
+                Ended::Cancelled => return,
+                Ended::FilterChanged => {
+                    tracing::debug!(%listener, "log filter changed; subscribing again");
+                    continue;
+                }
+                Ended::Failed(why) => {
+                    metrics::gauge!("orakel_listener_subscribed", "listener" => listener.clone())
+                        .set(0.0);
+                    // A subscription that lived a while was healthy: start the backoff over.
+                    if started.elapsed() > MAX_BACKOFF {
+                        backoff = Duration::from_millis(250);
+                    }
+                    tracing::warn!(%listener, url = %shown, error = %why, retry_in = ?backoff,
+                        "log subscription lost; polling alone until it is back");
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+async fn subscribe_once(
+    ws_url: &str,
+    listener: &str,
+    handler: &dyn LogHandler,
+    addresses: Vec<Address>,
+    topics: Vec<B256>,
+    cancel: &CancellationToken,
+) -> Ended {
+    let provider = match ProviderBuilder::new()
+        .connect_ws(WsConnect::new(ws_url))
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return Ended::Failed(format!("connecting: {}", scrub(&e.to_string(), ws_url))),
+    };
+    let filter = Filter::new()
+        .address(addresses.clone())
+        .event_signature(topics.clone());
+    let mut sub = match provider.subscribe_logs(&filter).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Ended::Failed(format!("eth_subscribe: {}", scrub(&e.to_string(), ws_url)));
+        }
+    };
+    tracing::info!(%listener, url = %redact_rpc_url(ws_url), "log subscription open");
+    metrics::gauge!("orakel_listener_subscribed", "listener" => listener.to_string()).set(1.0);
+    let mut check = tokio::time::interval(FILTER_CHECK);
+    check.tick().await;
+    loop {
+        let first = tokio::select! {
+            () = cancel.cancelled() => return Ended::Cancelled,
+            _ = check.tick() => {
+                if handler.filter() != (addresses.clone(), topics.clone()) {
+                    return Ended::FilterChanged;
+                }
+                continue;
+            }
+            item = sub.recv_result() => item,
+        };
+        let received = Instant::now();
+        let mut logs = Vec::new();
+        match first {
+            Ok(Ok(log)) => logs.push(log),
+            Ok(Err(e)) => {
+                // A notification we cannot read: the poll will deliver the log.
+                tracing::warn!(%listener, error = %e, "undecodable log notification skipped");
+                continue;
+            }
+            Err(RecvError::Lagged(n)) => {
+                // We fell behind; the skipped logs come with the next poll.
+                metrics::counter!("orakel_listener_subscription_lagged_total").increment(n);
+                continue;
+            }
+            Err(RecvError::Closed) => return Ended::Failed("subscription closed".into()),
+        }
+        // Whatever else is already waiting goes in the same call (one store write).
+        while logs.len() < MAX_EARLY_BATCH {
+            match sub.try_recv_result() {
+                Ok(Ok(log)) => logs.push(log),
+                Ok(Err(_)) | Err(TryRecvError::Lagged(_)) => {}
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        // A removed log is a reorg: the poll rereads the range and settles it.
+        logs.retain(|l: &Log| !l.removed && l.block_number.is_some());
+        if logs.is_empty() {
+            continue;
+        }
+        metrics::counter!("orakel_listener_early_logs_total").increment(logs.len() as u64);
+        if let Err(e) = handler.handle_early(listener, logs, received).await {
+            tracing::warn!(%listener, error = %e, "early log handling failed; the poll will deliver them");
+        }
+    }
+}
+
+/// Removes the URL (which may carry a key) from an error text.
+fn scrub(text: &str, url: &str) -> String {
+    text.replace(url, &redact_rpc_url(url))
+}
