@@ -118,6 +118,8 @@ async fn subscribe_once(
     let filter = Filter::new()
         .address(addresses.clone())
         .event_signature(topics.clone());
+    // What this subscription watches, compared with the handler's filter on every check.
+    let subscribed = (addresses, topics);
     let mut sub = match provider.subscribe_logs(&filter).await {
         Ok(s) => s,
         Err(e) => {
@@ -132,7 +134,7 @@ async fn subscribe_once(
         let first = tokio::select! {
             () = cancel.cancelled() => return Ended::Cancelled,
             _ = check.tick() => {
-                if handler.filter() != (addresses.clone(), topics.clone()) {
+                if handler.filter() != subscribed {
                     return Ended::FilterChanged;
                 }
                 continue;
