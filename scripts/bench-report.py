@@ -165,9 +165,10 @@ latency_text = (
     "group commit that creates, signs and stores the fulfilment; everything else is written "
     "behind. Each of these waits for CPU: anvil mines a block inside every "
     "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores, and "
-    "every SQLite statement is a hand-over to the database thread. The reference row shows the "
-    "same node at a fifth of the load. docs/decisions/0004-latency.md and "
-    "0007-log-subscription.md have the analysis and the next steps."
+    "each of the two commits is a hand-over to the database thread and back. The reference row "
+    "shows the same node at a fifth of the load. Runs of the same binary vary by a few "
+    "milliseconds; compare changes with interleaved runs. docs/decisions/0004-latency.md, "
+    "0007-log-subscription.md and 0008-inline-writes.md have the analysis and the next steps."
 )
 text = f"""# Benchmarks
 

@@ -20,6 +20,9 @@ pub enum Error {
     /// A statement failed.
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// A statement of an inline write failed.
+    #[error("database error: {0}")]
+    Inline(#[from] rusqlite::Error),
     /// A unique constraint was hit where the caller asked for a new row.
     #[error("{0}")]
     Conflict(String),

@@ -6,6 +6,11 @@
 //! owns the schema (`migrations/`) and every SQL statement; it must not know about RPC, ABI
 //! encoding or pipelines — callers hand it plain values (hex strings, bytes, JSON).
 //!
+//! Hot writes (storing request logs, creating transactions, finishing runs) run directly on
+//! the writer connection's SQLite handle through rusqlite (`Store::write_inline`, the crate's one
+//! `unsafe` block), so a commit costs one hand-over to the connection's thread, not one per
+//! statement.
+//!
 //! Durability rule the node relies on: every method that records something the chain will not
 //! tell us again (a received request, a signed transaction) commits before it returns, so a
 //! process killed right after the call loses nothing.
@@ -116,9 +121,12 @@ impl Store {
         // An in-memory database also exists per connection, so it must be one.
         let _ = memory;
         let max = 1;
+        // No ping before handing the connection out: it is local and cannot have hung up, and
+        // each ping is one more hand-over to its thread in front of every write.
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(|e| Error::Open {
@@ -149,6 +157,7 @@ impl Store {
             SqlitePoolOptions::new()
                 .max_connections(4)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .connect_with(options.read_only(true).create_if_missing(false))
                 .await
                 .map_err(|e| Error::Open {
@@ -183,6 +192,31 @@ impl Store {
             }
         };
         let _ = tokio::time::timeout(BACKGROUND_MAX_WAIT, wait).await;
+    }
+
+    /// Runs `work` as one transaction on the writer connection, on the calling thread, and
+    /// commits it (an error rolls it back).
+    ///
+    /// Through sqlx every statement, `BEGIN` and `COMMIT` is a hand-over to the connection's
+    /// own thread and back, and on a busy machine each hand-over waits for a core. This takes
+    /// the connection once and runs the statements directly, so the writes a fulfilment waits
+    /// for, and the bookkeeping it queues behind, hold the writer only as long as SQLite
+    /// needs (ADR 0008).
+    async fn write_inline<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    {
+        let mut conn = self.pool.acquire().await?;
+        let mut handle = conn.lock_handle().await?;
+        let db = borrow_handle(&mut handle)?;
+        let tx =
+            rusqlite::Transaction::new_unchecked(&db, rusqlite::TransactionBehavior::Deferred)?;
+        let out = work(&tx)?;
+        tx.commit()?;
+        // Statements are finalized before the connection's thread gets its handle back.
+        drop(db);
+        drop(handle);
+        Ok(out)
     }
 
     /// Opens a fresh private in-memory database (tests, tools).
@@ -272,6 +306,19 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A rusqlite view of the writer connection's SQLite handle, for [`Store::write_inline`].
+#[allow(unsafe_code)]
+fn borrow_handle(
+    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+) -> Result<rusqlite::Connection> {
+    let raw = handle.as_raw_handle().as_ptr();
+    // SAFETY: `raw` is the open handle of a live sqlx connection, and the lock `handle` holds
+    // keeps the connection's own thread off it until `handle` drops; the caller drops the
+    // returned connection first. `from_handle` does not take ownership: dropping the rusqlite
+    // connection finalizes its own statements and leaves the handle open for sqlx.
+    unsafe { rusqlite::Connection::from_handle(raw) }.map_err(Error::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +334,66 @@ mod tests {
             "sqlite:///tmp/a.sqlite"
         );
         assert_eq!(redact_url("postgres://bob@db/x"), "postgres://bob@db/x");
+    }
+
+    async fn checkpoint_count(store: &Store) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM log_checkpoints")
+            .fetch_one(&store.reader)
+            .await
+            .unwrap()
+    }
+
+    /// The inline path borrows sqlx's connection: what it commits is seen by the readers, what
+    /// fails is rolled back whole, and sqlx can use the connection normally afterwards.
+    #[tokio::test]
+    async fn inline_writes_commit_or_roll_back_whole_and_hand_the_connection_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("inline.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        let insert = "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) \
+                      VALUES (?1, 1, '0x01', 0)";
+
+        let failed = store
+            .write_inline(|tx| {
+                tx.execute(insert, ["first"])?;
+                // The same key again: the second statement fails, so the first must go too.
+                tx.execute(insert, ["first"])?;
+                Ok(())
+            })
+            .await;
+        assert!(matches!(failed, Err(Error::Inline(_))), "{failed:?}");
+        assert_eq!(checkpoint_count(&store).await, 0);
+
+        // A closure's own error rolls back as well.
+        let refused: Result<()> = store
+            .write_inline(|tx| {
+                tx.execute(insert, ["second"])?;
+                Err(Error::Conflict("changed my mind".into()))
+            })
+            .await;
+        assert!(matches!(refused, Err(Error::Conflict(_))));
+        assert_eq!(checkpoint_count(&store).await, 0);
+
+        let stored = store
+            .write_inline(|tx| Ok(tx.execute(insert, ["third"])?))
+            .await
+            .unwrap();
+        assert_eq!(stored, 1);
+        assert_eq!(checkpoint_count(&store).await, 1);
+
+        // sqlx writes on the same connection after it, inside and outside a transaction.
+        sqlx::query("UPDATE log_checkpoints SET block_number = 2")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let mut tx = store.pool.begin().await.unwrap();
+        sqlx::query("DELETE FROM log_checkpoints")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(checkpoint_count(&store).await, 0);
+        store.close().await;
     }
 
     #[tokio::test]

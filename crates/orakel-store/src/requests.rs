@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use rusqlite::OptionalExtension;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -203,132 +203,92 @@ impl Store {
     ) -> Result<Vec<(usize, i64, Option<i64>)>> {
         let _urgent = self.urgent_write();
         let now = now_micros();
-        let mut tx = self.pool.begin().await?;
-        // One upsert for the whole batch and one insert for the runs it starts: the statement
-        // count does not grow with the batch (each statement is a round trip to the writer).
-        let mut inserted: Vec<(usize, i64, Option<i64>)> = Vec::new();
-        for (chunk_no, chunk) in requests.chunks(1000).enumerate() {
-            let base = chunk_no * 1000;
-            let mut upsert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        self.write_inline(|tx| {
+            // A log seen again (re-read after a reorg) only moves a still-pending request; a
+            // row comes back only when the statement wrote one, `fresh` when it inserted it.
+            let mut upsert = tx.prepare(
                 "INSERT INTO oracle_requests (job_id, oracle_address, request_id, requester, payment, \
                  cancel_expiration, block_number, block_hash, tx_hash, log_index, log_topics, log_data, state, \
-                 reason, received_at, updated_at) ",
-            );
-            upsert.push_values(chunk, |mut b, r| {
-                let topics =
-                    serde_json::to_string(&r.log_topics).unwrap_or_else(|_| "[]".to_string());
-                let (state, reason) = match (&r.ignore_reason, &r.start_inputs) {
-                    (Some(why), _) => (RequestState::Ignored.as_str(), Some(why.clone())),
-                    (None, Some(_)) => (RequestState::Running.as_str(), None),
-                    (None, None) => (RequestState::Pending.as_str(), None),
-                };
-                b.push_bind(r.job_id)
-                    .push_bind(r.oracle_address.clone())
-                    .push_bind(r.request_id.clone())
-                    .push_bind(r.requester.clone())
-                    .push_bind(r.payment.clone())
-                    .push_bind(r.cancel_expiration)
-                    .push_bind(to_i64(r.block_number))
-                    .push_bind(r.block_hash.clone())
-                    .push_bind(r.tx_hash.clone())
-                    .push_bind(to_i64(r.log_index))
-                    .push_bind(topics)
-                    .push_bind(r.log_data.clone())
-                    .push_bind(state)
-                    .push_bind(reason)
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            // A log seen again (re-read after a reorg) only moves a still-pending request.
-            upsert.push(
-                " ON CONFLICT (oracle_address, request_id, job_id) DO UPDATE SET \
+                 reason, received_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15) \
+                 ON CONFLICT (oracle_address, request_id, job_id) DO UPDATE SET \
                    block_number = excluded.block_number, block_hash = excluded.block_hash, \
                    tx_hash = excluded.tx_hash, log_index = excluded.log_index, updated_at = excluded.updated_at \
                  WHERE oracle_requests.state = 'pending' \
-                 RETURNING id, oracle_address, request_id, job_id, (received_at = ",
-            );
-            upsert.push_bind(now);
-            upsert.push(") AS fresh");
-            let mut ids: HashMap<(String, String, i64), (i64, bool)> = HashMap::new();
-            for row in upsert.build().fetch_all(&mut *tx).await? {
-                let key = (
-                    row.try_get("oracle_address")?,
-                    row.try_get("request_id")?,
-                    row.try_get("job_id")?,
-                );
-                // A key twice in one batch: the first row is the one inserted.
-                ids.entry(key)
-                    .or_insert((row.try_get("id")?, row.try_get("fresh")?));
-            }
-            let mut fresh_here: Vec<(usize, i64)> = Vec::new();
+                 RETURNING id, received_at = ?15",
+            )?;
+            let mut insert_run = tx.prepare(
+                "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) \
+                 VALUES (?1, ?2, 'running', ?3, ?4) RETURNING id",
+            )?;
+            let mut inserted: Vec<(usize, i64, Option<i64>)> = Vec::new();
+            // A key twice in one batch: the first occurrence is the one inserted.
             let mut taken: std::collections::HashSet<i64> = std::collections::HashSet::new();
-            for (i, r) in chunk.iter().enumerate() {
-                let key = (r.oracle_address.clone(), r.request_id.clone(), r.job_id);
-                if let Some(&(id, fresh)) = ids.get(&key)
-                    && fresh
-                    && r.ignore_reason.is_none()
-                    && taken.insert(id)
-                {
-                    fresh_here.push((base + i, id));
+            for (index, r) in requests.iter().enumerate() {
+                let topics =
+                    serde_json::to_string(&r.log_topics).unwrap_or_else(|_| "[]".to_string());
+                let (state, reason) = match (&r.ignore_reason, &r.start_inputs) {
+                    (Some(why), _) => (RequestState::Ignored.as_str(), Some(why.as_str())),
+                    (None, Some(_)) => (RequestState::Running.as_str(), None),
+                    (None, None) => (RequestState::Pending.as_str(), None),
+                };
+                let written: Option<(i64, bool)> = upsert
+                    .query_row(
+                        rusqlite::params![
+                            r.job_id,
+                            r.oracle_address,
+                            r.request_id,
+                            r.requester,
+                            r.payment,
+                            r.cancel_expiration,
+                            to_i64(r.block_number),
+                            r.block_hash,
+                            r.tx_hash,
+                            to_i64(r.log_index),
+                            topics,
+                            r.log_data,
+                            state,
+                            reason,
+                            now,
+                        ],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()?;
+                let Some((id, true)) = written else {
+                    continue;
+                };
+                if r.ignore_reason.is_some() || !taken.insert(id) {
+                    continue;
+                }
+                let run_id = match &r.start_inputs {
+                    Some(inputs) => Some(insert_run.query_row(
+                        rusqlite::params![r.job_id, id, inputs.to_string(), now],
+                        |row| row.get::<_, i64>(0),
+                    )?),
+                    None => None,
+                };
+                inserted.push((index, id, run_id));
+            }
+            if !cancellations.is_empty() {
+                let mut cancel = tx.prepare(
+                    "UPDATE oracle_requests SET state = 'cancelled', reason = 'cancelled on chain', updated_at = ?1 \
+                     WHERE oracle_address = ?2 AND request_id = ?3 AND state IN ('pending', 'running')",
+                )?;
+                for (oracle, request_id) in cancellations {
+                    cancel.execute(rusqlite::params![now, oracle, request_id])?;
                 }
             }
-            let starting: Vec<(usize, i64, &serde_json::Value)> = fresh_here
-                .iter()
-                .filter_map(|&(index, id)| {
-                    requests
-                        .get(index)
-                        .and_then(|r| r.start_inputs.as_ref())
-                        .map(|inputs| (index, id, inputs))
-                })
-                .collect();
-            let mut run_ids: HashMap<i64, i64> = HashMap::new();
-            if !starting.is_empty() {
-                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) ",
-                );
-                insert.push_values(&starting, |mut b, (index, id, inputs)| {
-                    let job_id = requests.get(*index).map(|r| r.job_id).unwrap_or_default();
-                    b.push_bind(job_id)
-                        .push_bind(*id)
-                        .push_bind("running")
-                        .push_bind(inputs.to_string())
-                        .push_bind(now);
-                });
-                insert.push(" RETURNING id, request_id");
-                for row in insert.build().fetch_all(&mut *tx).await? {
-                    run_ids.insert(row.try_get("request_id")?, row.try_get("id")?);
-                }
+            if let Some(checkpoint) = checkpoint {
+                tx.execute(
+                    "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (listener) DO UPDATE SET block_number = excluded.block_number, \
+                     block_hash = excluded.block_hash, updated_at = excluded.updated_at",
+                    rusqlite::params![listener, to_i64(checkpoint.block_number), checkpoint.block_hash, now],
+                )?;
             }
-            for (index, id) in fresh_here {
-                inserted.push((index, id, run_ids.get(&id).copied()));
-            }
-        }
-        for (oracle, request_id) in cancellations {
-            sqlx::query(
-                "UPDATE oracle_requests SET state = 'cancelled', reason = 'cancelled on chain', updated_at = $1 \
-                 WHERE oracle_address = $2 AND request_id = $3 AND state IN ('pending', 'running')",
-            )
-            .bind(now)
-            .bind(oracle)
-            .bind(request_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(checkpoint) = checkpoint {
-            sqlx::query(
-                "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (listener) DO UPDATE SET block_number = excluded.block_number, \
-                 block_hash = excluded.block_hash, updated_at = excluded.updated_at",
-            )
-            .bind(listener)
-            .bind(to_i64(checkpoint.block_number))
-            .bind(&checkpoint.block_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
+            Ok(inserted)
+        })
+        .await
     }
 
     /// The checkpoint of a listener, if it ever stored one.

@@ -286,56 +286,49 @@ impl Store {
         }
         self.background_write().await;
         let now = now_micros();
-        let mut tx = self.pool.begin().await?;
-        let mut delete =
-            sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM task_runs WHERE run_id IN (");
-        let mut ids = delete.separated(", ");
-        for r in runs {
-            ids.push_bind(r.run_id);
-        }
-        delete.push(")");
-        delete.build().execute(&mut *tx).await?;
-        let tasks: Vec<(i64, &NewTaskRun)> = runs
-            .iter()
-            .flat_map(|r| r.tasks.iter().map(move |t| (r.run_id, t)))
-            .collect();
-        insert_task_runs(&mut tx, &tasks).await?;
-        for chunk in runs.chunks(4000) {
-            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "UPDATE job_runs SET state = v.column2, outputs = v.column3, errors = v.column4, \
-                 finished_at = v.column5 FROM (",
-            );
-            update.push_values(chunk, |mut row, r| {
+        self.write_inline(|tx| {
+            let mut clear = tx.prepare("DELETE FROM task_runs WHERE run_id = ?1")?;
+            let mut insert_task = tx.prepare(
+                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut finish = tx.prepare(
+                "UPDATE job_runs SET state = ?2, outputs = ?3, errors = ?4, finished_at = ?5 WHERE id = ?1",
+            )?;
+            let mut settle = tx.prepare(
+                "UPDATE oracle_requests SET state = ?2, reason = ?3, updated_at = ?4 \
+                 WHERE id = ?1 AND state IN ('pending', 'running')",
+            )?;
+            for r in runs {
+                // Tasks stored earlier for this run (suspended, resumed) are replaced.
+                clear.execute([r.run_id])?;
+                for t in &r.tasks {
+                    insert_task.execute(rusqlite::params![
+                        r.run_id,
+                        t.dot_id,
+                        t.task_type,
+                        t.output.as_ref().map(|v| v.to_string()),
+                        t.error,
+                        t.started_at,
+                        t.elapsed_us,
+                    ])?;
+                }
                 let errors_json =
                     serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".to_string());
-                row.push_bind(r.run_id)
-                    .push_bind(r.state.as_str())
-                    .push_bind(r.outputs.to_string())
-                    .push_bind(errors_json)
-                    .push_bind(now);
-            });
-            update.push(") AS v WHERE job_runs.id = v.column1");
-            update.build().execute(&mut *tx).await?;
-        }
-        let requests: Vec<&(i64, crate::RequestState, Option<String>)> =
-            runs.iter().filter_map(|r| r.request.as_ref()).collect();
-        for chunk in requests.chunks(4000) {
-            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "UPDATE oracle_requests SET state = v.column2, reason = v.column3, updated_at = v.column4 FROM (",
-            );
-            update.push_values(chunk, |mut row, (id, st, why)| {
-                row.push_bind(*id)
-                    .push_bind(st.as_str())
-                    .push_bind(why.clone())
-                    .push_bind(now);
-            });
-            update.push(
-                ") AS v WHERE oracle_requests.id = v.column1 AND oracle_requests.state IN ('pending', 'running')",
-            );
-            update.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                finish.execute(rusqlite::params![
+                    r.run_id,
+                    r.state.as_str(),
+                    r.outputs.to_string(),
+                    errors_json,
+                    now,
+                ])?;
+                if let Some((id, state, why)) = &r.request {
+                    settle.execute(rusqlite::params![id, state.as_str(), why, now])?;
+                }
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Recent runs, newest first, optionally of one job (without task details).

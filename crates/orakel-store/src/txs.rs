@@ -1,6 +1,7 @@
 use serde::Serialize;
 use std::collections::HashMap;
 
+use rusqlite::OptionalExtension;
 use sqlx::Row;
 
 use crate::{Error, Result, Store, now_micros};
@@ -263,133 +264,126 @@ impl Store {
         }
         let _urgent = self.urgent_write();
         let now = now_micros();
-        let mut tx = self.pool.begin().await?;
-        // Keys already stored (a resumed run asking again).
-        let mut existing: HashMap<String, EthTxRow> = HashMap::new();
-        {
-            let mut select = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-                "SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key IN ("
-            ));
-            let mut keys = select.separated(", ");
-            for n in news {
-                keys.push_bind(n.idempotency_key.clone());
-            }
-            select.push(")");
-            for row in select.build().fetch_all(&mut *tx).await? {
-                let row = tx_from_row(&row)?;
-                existing.insert(row.idempotency_key.clone(), row);
-            }
-        }
-        // Which slice entries create a transaction (first occurrence of a new key).
-        let mut fresh_keys: HashMap<&str, usize> = HashMap::new();
-        let mut to_create: Vec<&NewEthTx> = Vec::new();
-        for n in news {
-            if !existing.contains_key(&n.idempotency_key)
-                && !fresh_keys.contains_key(n.idempotency_key.as_str())
-            {
-                fresh_keys.insert(&n.idempotency_key, to_create.len());
-                to_create.push(n);
-            }
-        }
-        let mut made: Vec<(EthTxRow, Option<NewAttempt>)> = Vec::with_capacity(to_create.len());
-        if !to_create.is_empty() {
-            let count = i64::try_from(to_create.len()).unwrap_or(i64::MAX);
-            let nonce_row = sqlx::query(
-                "UPDATE nonces SET next_nonce = next_nonce + $3 WHERE address = $1 AND chain_id = $2 \
-                 RETURNING next_nonce - $3 AS nonce",
-            )
-            .bind(&first.from_address)
-            .bind(to_i64(first.chain_id))
-            .bind(count)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(nonce_row) = nonce_row else {
-                return Err(Error::Conflict(format!(
-                    "no nonce is tracked for {} on chain {}; sync it first",
-                    first.from_address, first.chain_id
-                )));
-            };
-            let first_nonce = u64_col(&nonce_row, "nonce")?;
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, nonce, state, \
-                 run_id, created_at) ",
-            );
-            insert.push_values(to_create.iter().enumerate(), |mut b, (i, n)| {
-                b.push_bind(n.idempotency_key.clone())
-                    .push_bind(to_i64(n.chain_id))
-                    .push_bind(n.from_address.clone())
-                    .push_bind(n.to_address.clone())
-                    .push_bind(n.data.clone())
-                    .push_bind(to_i64(n.gas_limit))
-                    .push_bind(to_i64(first_nonce + i as u64))
-                    .push_bind("unbroadcast")
-                    .push_bind(n.run_id)
-                    .push_bind(now);
-            });
-            insert.push(" RETURNING id, idempotency_key");
-            let mut ids: HashMap<String, i64> = HashMap::new();
-            for row in insert.build().fetch_all(&mut *tx).await? {
-                ids.insert(row.try_get("idempotency_key")?, row.try_get("id")?);
-            }
-            for (i, n) in to_create.iter().enumerate() {
-                let nonce = first_nonce + i as u64;
-                let id = ids
-                    .get(&n.idempotency_key)
-                    .copied()
-                    .ok_or_else(|| Error::Corrupt {
-                        what: "eth_txs",
-                        id: 0,
-                        detail: format!("insert returned no id for {}", n.idempotency_key),
-                    })?;
-                let attempt = sign(n, nonce).map_err(|detail| Error::Corrupt {
-                    what: "signing",
-                    id,
-                    detail,
-                })?;
-                let row = EthTxRow {
-                    id,
-                    idempotency_key: n.idempotency_key.clone(),
-                    chain_id: n.chain_id,
-                    from_address: n.from_address.clone(),
-                    to_address: n.to_address.clone(),
-                    data: n.data.clone(),
-                    gas_limit: n.gas_limit,
-                    nonce,
-                    state: EthTxState::Unbroadcast,
-                    error: None,
-                    run_id: n.run_id,
-                    created_at: now,
-                    broadcast_at: None,
-                    mined_tx_hash: None,
-                    mined_block: None,
-                    gas_used: None,
+        // Which slice entries create a transaction (first occurrence of a key not stored yet),
+        // decided inside the write; keys stored already are read back after it.
+        let (existing_keys, fresh_keys, made) = self
+            .write_inline(|tx| {
+                let mut lookup = tx.prepare("SELECT 1 FROM eth_txs WHERE idempotency_key = ?1")?;
+                let mut existing_keys: std::collections::HashSet<&str> =
+                    std::collections::HashSet::new();
+                let mut fresh_keys: HashMap<&str, usize> = HashMap::new();
+                let mut to_create: Vec<&NewEthTx> = Vec::new();
+                for n in news {
+                    let key = n.idempotency_key.as_str();
+                    if existing_keys.contains(key) || fresh_keys.contains_key(key) {
+                        continue;
+                    }
+                    if lookup.exists(rusqlite::params![key])? {
+                        existing_keys.insert(key);
+                    } else {
+                        fresh_keys.insert(key, to_create.len());
+                        to_create.push(n);
+                    }
+                }
+                let mut made: Vec<(EthTxRow, Option<NewAttempt>)> =
+                    Vec::with_capacity(to_create.len());
+                if to_create.is_empty() {
+                    return Ok((existing_keys, fresh_keys, made));
+                }
+                let count = i64::try_from(to_create.len()).unwrap_or(i64::MAX);
+                let first_nonce: Option<i64> = tx
+                    .query_row(
+                        "UPDATE nonces SET next_nonce = next_nonce + ?3 WHERE address = ?1 AND chain_id = ?2 \
+                         RETURNING next_nonce - ?3",
+                        rusqlite::params![first.from_address, to_i64(first.chain_id), count],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                let Some(first_nonce) = first_nonce else {
+                    return Err(Error::Conflict(format!(
+                        "no nonce is tracked for {} on chain {}; sync it first",
+                        first.from_address, first.chain_id
+                    )));
                 };
-                made.push((row, attempt));
-            }
-            let attempts: Vec<(i64, &NewAttempt)> = made
-                .iter()
-                .filter_map(|(row, a)| a.as_ref().map(|a| (row.id, a)))
-                .collect();
-            if !attempts.is_empty() {
-                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, raw, created_at) ",
-                );
-                insert.push_values(attempts, |mut b, (id, a)| {
-                    b.push_bind(id)
-                        .push_bind(a.tx_hash.clone())
-                        .push_bind(a.max_fee_per_gas.clone())
-                        .push_bind(a.max_priority_fee_per_gas.clone())
-                        .push_bind(a.raw.clone())
-                        .push_bind(now);
-                });
-                insert.build().execute(&mut *tx).await?;
+                let first_nonce = u64::try_from(first_nonce).map_err(|_| Error::Corrupt {
+                    what: "nonces.next_nonce",
+                    id: 0,
+                    detail: format!("negative nonce {first_nonce}"),
+                })?;
+                let mut insert_tx = tx.prepare(
+                    "INSERT INTO eth_txs (idempotency_key, chain_id, from_address, to_address, data, gas_limit, \
+                     nonce, state, run_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'unbroadcast', ?8, ?9) \
+                     RETURNING id",
+                )?;
+                let mut insert_attempt = tx.prepare(
+                    "INSERT INTO eth_tx_attempts (eth_tx_id, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, \
+                     raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for (i, n) in to_create.into_iter().enumerate() {
+                    let nonce = first_nonce + i as u64;
+                    let id: i64 = insert_tx.query_row(
+                        rusqlite::params![
+                            n.idempotency_key,
+                            to_i64(n.chain_id),
+                            n.from_address,
+                            n.to_address,
+                            n.data,
+                            to_i64(n.gas_limit),
+                            to_i64(nonce),
+                            n.run_id,
+                            now,
+                        ],
+                        |row| row.get(0),
+                    )?;
+                    let attempt = sign(n, nonce).map_err(|detail| Error::Corrupt {
+                        what: "signing",
+                        id,
+                        detail,
+                    })?;
+                    if let Some(a) = &attempt {
+                        insert_attempt.execute(rusqlite::params![
+                            id,
+                            a.tx_hash,
+                            a.max_fee_per_gas,
+                            a.max_priority_fee_per_gas,
+                            a.raw,
+                            now,
+                        ])?;
+                    }
+                    let row = EthTxRow {
+                        id,
+                        idempotency_key: n.idempotency_key.clone(),
+                        chain_id: n.chain_id,
+                        from_address: n.from_address.clone(),
+                        to_address: n.to_address.clone(),
+                        data: n.data.clone(),
+                        gas_limit: n.gas_limit,
+                        nonce,
+                        state: EthTxState::Unbroadcast,
+                        error: None,
+                        run_id: n.run_id,
+                        created_at: now,
+                        broadcast_at: None,
+                        mined_tx_hash: None,
+                        mined_block: None,
+                        gas_used: None,
+                    };
+                    made.push((row, attempt));
+                }
+                Ok((existing_keys, fresh_keys, made))
+            })
+            .await?;
+        // A resumed run asking again: rare, so read outside the write.
+        let mut existing: HashMap<&str, EthTxRow> = HashMap::new();
+        for key in existing_keys {
+            if let Some(row) = self.eth_tx_by_key(key).await? {
+                existing.insert(key, row);
             }
         }
-        tx.commit().await?;
         let mut out = Vec::with_capacity(news.len());
         let mut handed: std::collections::HashSet<usize> = std::collections::HashSet::new();
         for n in news {
-            if let Some(row) = existing.get(&n.idempotency_key) {
+            if let Some(row) = existing.get(n.idempotency_key.as_str()) {
                 out.push((row.clone(), None, false));
             } else if let Some(&i) = fresh_keys.get(n.idempotency_key.as_str())
                 && let Some((row, attempt)) = made.get(i)
