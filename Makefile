@@ -27,6 +27,10 @@ demo: setup
 lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@# The workspace denies unsafe code; the one audited exception is the store's handle borrow.
+	@if grep -rln 'unsafe_code' crates --include='*.rs' | grep -vqx 'crates/orakel-store/src/lib.rs'; then \
+		echo "lint: unsafe code allowed outside crates/orakel-store/src/lib.rs (see ADR 0008):"; \
+		grep -rn 'unsafe_code' crates --include='*.rs'; exit 1; fi
 
 test-contracts: setup
 	scripts/check-artifacts.sh

@@ -8,8 +8,8 @@
 //!
 //! Hot writes (storing request logs, creating transactions, finishing runs) run directly on
 //! the writer connection's SQLite handle through rusqlite (`Store::write_inline`, the crate's one
-//! `unsafe` block), so a commit costs one hand-over to the connection's thread, not one per
-//! statement.
+//! `unsafe` block), so a commit costs taking the connection, not a hand-over to the connection's
+//! thread per statement.
 //!
 //! Durability rule the node relies on: every method that records something the chain will not
 //! tell us again (a received request, a signed transaction) commits before it returns, so a
@@ -73,6 +73,15 @@ struct WriteGate {
 
 /// Longest a background write yields to urgent ones.
 const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(250);
+
+/// How long an inline write may hold its thread.
+#[derive(Clone, Copy)]
+enum Hold {
+    /// A few statements: run on the task's thread.
+    Short,
+    /// A batch that may take milliseconds.
+    Long,
+}
 
 /// Held while an urgent write is queued or running.
 struct UrgentWrite(Arc<WriteGate>);
@@ -198,25 +207,63 @@ impl Store {
     /// commits it (an error rolls it back).
     ///
     /// Through sqlx every statement, `BEGIN` and `COMMIT` is a hand-over to the connection's
-    /// own thread and back, and on a busy machine each hand-over waits for a core. This takes
-    /// the connection once and runs the statements directly, so the writes a fulfilment waits
-    /// for, and the bookkeeping it queues behind, hold the writer only as long as SQLite
-    /// needs (ADR 0008).
+    /// own thread and back, and on a busy machine each hand-over waits for a core. This locks
+    /// the connection's handle once (one hand-over; sqlx adds a ping when the connection goes
+    /// back to the pool) and runs the statements directly, so the writes a fulfilment waits
+    /// for hold the writer only as long as SQLite needs (ADR 0008).
     async fn write_inline<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    {
+        self.write_inline_as(Hold::Short, work).await
+    }
+
+    /// [`Store::write_inline`] for a write that may take milliseconds (a large batch): on a
+    /// multi-threaded runtime the runtime's other tasks move off this thread meanwhile.
+    async fn write_inline_bulk<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    {
+        self.write_inline_as(Hold::Long, work).await
+    }
+
+    async fn write_inline_as<T, F>(&self, hold: Hold, work: F) -> Result<T>
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     {
         let mut conn = self.pool.acquire().await?;
         let mut handle = conn.lock_handle().await?;
         let db = borrow_handle(&mut handle)?;
-        let tx =
-            rusqlite::Transaction::new_unchecked(&db, rusqlite::TransactionBehavior::Deferred)?;
-        let out = work(&tx)?;
-        tx.commit()?;
+        let run = || -> Result<T> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&db, rusqlite::TransactionBehavior::Deferred)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        let multi_thread = matches!(
+            tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+        );
+        let result = match hold {
+            Hold::Long if multi_thread => tokio::task::block_in_place(run),
+            _ => run(),
+        };
+        // A failed COMMIT whose rollback failed too would hand sqlx a connection inside a
+        // transaction, and its later writes would never commit: roll back once more, and
+        // close the connection (the pool opens a new one) if even that fails.
+        if !db.is_autocommit() {
+            let _ = db.execute_batch("ROLLBACK");
+        }
+        let stuck = !db.is_autocommit();
         // Statements are finalized before the connection's thread gets its handle back.
         drop(db);
         drop(handle);
-        Ok(out)
+        if stuck {
+            tracing::error!("writer connection left inside a transaction; closing it");
+            conn.close_on_drop();
+        }
+        result
     }
 
     /// Opens a fresh private in-memory database (tests, tools).

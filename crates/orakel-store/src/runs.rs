@@ -279,14 +279,14 @@ impl Store {
     }
 
     /// Records the ends of many runs in one commit (group commit), each as
-    /// [`Store::finish_run`] would. Statement count does not grow with the batch.
+    /// [`Store::finish_run`] would, directly on the writer connection (ADR 0008).
     pub async fn finish_runs(&self, runs: &[FinishedRun]) -> Result<()> {
         if runs.is_empty() {
             return Ok(());
         }
         self.background_write().await;
         let now = now_micros();
-        self.write_inline(|tx| {
+        self.write_inline_bulk(|tx| {
             let mut clear = tx.prepare("DELETE FROM task_runs WHERE run_id = ?1")?;
             let mut insert_task = tx.prepare(
                 "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \

@@ -145,31 +145,44 @@ fn u64_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<u64> {
     Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
 }
 
+/// The one mapping of an `eth_txs` row selected with [`TX_COLUMNS`] to [`EthTxRow`], for sqlx
+/// rows (`try_get`) and rusqlite rows (`get`) alike: `$get` is the method reading a column by
+/// name.
+macro_rules! eth_tx_row {
+    ($row:expr, $get:ident) => {{
+        let row = $row;
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        let id: i64 = row.$get("id")?;
+        let state: String = row.$get("state")?;
+        let mined_block: Option<i64> = row.$get("mined_block")?;
+        let gas_used: Option<i64> = row.$get("gas_used")?;
+        EthTxRow {
+            id,
+            idempotency_key: row.$get("idempotency_key")?,
+            chain_id: unsigned(row.$get("chain_id")?),
+            from_address: row.$get("from_address")?,
+            to_address: row.$get("to_address")?,
+            data: row.$get("data")?,
+            gas_limit: unsigned(row.$get("gas_limit")?),
+            nonce: unsigned(row.$get("nonce")?),
+            state: EthTxState::parse(&state, id)?,
+            error: row.$get("error")?,
+            run_id: row.$get("run_id")?,
+            created_at: row.$get("created_at")?,
+            broadcast_at: row.$get("broadcast_at")?,
+            mined_tx_hash: row.$get("mined_tx_hash")?,
+            mined_block: mined_block.map(unsigned),
+            gas_used: gas_used.map(unsigned),
+        }
+    }};
+}
+
 fn tx_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EthTxRow> {
-    let id: i64 = row.try_get("id")?;
-    let state: String = row.try_get("state")?;
-    Ok(EthTxRow {
-        id,
-        idempotency_key: row.try_get("idempotency_key")?,
-        chain_id: u64_col(row, "chain_id")?,
-        from_address: row.try_get("from_address")?,
-        to_address: row.try_get("to_address")?,
-        data: row.try_get("data")?,
-        gas_limit: u64_col(row, "gas_limit")?,
-        nonce: u64_col(row, "nonce")?,
-        state: EthTxState::parse(&state, id)?,
-        error: row.try_get("error")?,
-        run_id: row.try_get("run_id")?,
-        created_at: row.try_get("created_at")?,
-        broadcast_at: row.try_get("broadcast_at")?,
-        mined_tx_hash: row.try_get("mined_tx_hash")?,
-        mined_block: row
-            .try_get::<Option<i64>, _>("mined_block")?
-            .map(|b| u64::try_from(b).unwrap_or(0)),
-        gas_used: row
-            .try_get::<Option<i64>, _>("gas_used")?
-            .map(|g| u64::try_from(g).unwrap_or(0)),
-    })
+    Ok(eth_tx_row!(row, try_get))
+}
+
+fn tx_from_inline_row(row: &rusqlite::Row<'_>) -> Result<EthTxRow> {
+    Ok(eth_tx_row!(row, get))
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -264,31 +277,36 @@ impl Store {
         }
         let _urgent = self.urgent_write();
         let now = now_micros();
-        // Which slice entries create a transaction (first occurrence of a key not stored yet),
-        // decided inside the write; keys stored already are read back after it.
-        let (existing_keys, fresh_keys, made) = self
+        // Keys stored already (a resumed run asking again) come back as stored; the first
+        // occurrence of each other key creates a transaction.
+        let (existing, fresh_keys, made) = self
             .write_inline(|tx| {
-                let mut lookup = tx.prepare("SELECT 1 FROM eth_txs WHERE idempotency_key = ?1")?;
-                let mut existing_keys: std::collections::HashSet<&str> =
-                    std::collections::HashSet::new();
+                let mut lookup = tx.prepare(&format!(
+                    "SELECT {TX_COLUMNS} FROM eth_txs WHERE idempotency_key = ?1"
+                ))?;
+                let mut existing: HashMap<&str, EthTxRow> = HashMap::new();
                 let mut fresh_keys: HashMap<&str, usize> = HashMap::new();
                 let mut to_create: Vec<&NewEthTx> = Vec::new();
                 for n in news {
                     let key = n.idempotency_key.as_str();
-                    if existing_keys.contains(key) || fresh_keys.contains_key(key) {
+                    if existing.contains_key(key) || fresh_keys.contains_key(key) {
                         continue;
                     }
-                    if lookup.exists(rusqlite::params![key])? {
-                        existing_keys.insert(key);
-                    } else {
-                        fresh_keys.insert(key, to_create.len());
-                        to_create.push(n);
+                    let mut rows = lookup.query([key])?;
+                    match rows.next()? {
+                        Some(row) => {
+                            existing.insert(key, tx_from_inline_row(row)?);
+                        }
+                        None => {
+                            fresh_keys.insert(key, to_create.len());
+                            to_create.push(n);
+                        }
                     }
                 }
                 let mut made: Vec<(EthTxRow, Option<NewAttempt>)> =
                     Vec::with_capacity(to_create.len());
                 if to_create.is_empty() {
-                    return Ok((existing_keys, fresh_keys, made));
+                    return Ok((existing, fresh_keys, made));
                 }
                 let count = i64::try_from(to_create.len()).unwrap_or(i64::MAX);
                 let first_nonce: Option<i64> = tx
@@ -370,16 +388,9 @@ impl Store {
                     };
                     made.push((row, attempt));
                 }
-                Ok((existing_keys, fresh_keys, made))
+                Ok((existing, fresh_keys, made))
             })
             .await?;
-        // A resumed run asking again: rare, so read outside the write.
-        let mut existing: HashMap<&str, EthTxRow> = HashMap::new();
-        for key in existing_keys {
-            if let Some(row) = self.eth_tx_by_key(key).await? {
-                existing.insert(key, row);
-            }
-        }
         let mut out = Vec::with_capacity(news.len());
         let mut handed: std::collections::HashSet<usize> = std::collections::HashSet::new();
         for n in news {
