@@ -241,12 +241,8 @@ impl Store {
             tx.commit()?;
             Ok(out)
         };
-        let multi_thread = matches!(
-            tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread)
-        );
         let result = match hold {
-            Hold::Long if multi_thread => tokio::task::block_in_place(run),
+            Hold::Long if on_multi_thread_runtime() => tokio::task::block_in_place(run),
             _ => run(),
         };
         // A failed COMMIT whose rollback failed too would hand sqlx a connection inside a
@@ -351,6 +347,14 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Whether `block_in_place` may be used here (it panics on a current-thread runtime).
+fn on_multi_thread_runtime() -> bool {
+    matches!(
+        tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+    )
 }
 
 /// A rusqlite view of the writer connection's SQLite handle, for [`Store::write_inline`].

@@ -125,28 +125,40 @@ pub struct RunRow {
 const RUN_COLUMNS: &str =
     "id, job_id, request_id, state, inputs, outputs, errors, created_at, finished_at";
 
-/// Inserts task results given as `(run id, task)` pairs, in statements small enough for
-/// SQLite's limit of 32766 bound values (7 per row).
-pub(crate) async fn insert_task_runs(
-    conn: &mut sqlx::SqliteConnection,
-    tasks: &[(i64, &NewTaskRun)],
-) -> Result<()> {
-    for chunk in tasks.chunks(4000) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) ",
-        );
-        insert.push_values(chunk, |mut b, (run_id, t)| {
-            b.push_bind(*run_id)
-                .push_bind(t.dot_id.clone())
-                .push_bind(t.task_type.clone())
-                .push_bind(t.output.as_ref().map(|v| v.to_string()))
-                .push_bind(t.error.clone())
-                .push_bind(t.started_at)
-                .push_bind(t.elapsed_us);
-        });
-        insert.build().execute(&mut *conn).await?;
+/// Writes task results inside an inline write: the one place they are written (finished
+/// runs, suspended runs). Prepared once per transaction.
+pub(crate) struct TaskRunWriter<'tx> {
+    clear: rusqlite::Statement<'tx>,
+    insert: rusqlite::Statement<'tx>,
+}
+
+impl<'tx> TaskRunWriter<'tx> {
+    pub(crate) fn new(tx: &'tx rusqlite::Transaction<'_>) -> Result<Self> {
+        Ok(Self {
+            clear: tx.prepare("DELETE FROM task_runs WHERE run_id = ?1")?,
+            insert: tx.prepare(
+                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?,
+        })
     }
-    Ok(())
+
+    /// Replaces the stored task results of run `run_id` with `tasks`.
+    pub(crate) fn replace(&mut self, run_id: i64, tasks: &[NewTaskRun]) -> Result<()> {
+        self.clear.execute([run_id])?;
+        for t in tasks {
+            self.insert.execute(rusqlite::params![
+                run_id,
+                t.dot_id,
+                t.task_type,
+                t.output.as_ref().map(|v| v.to_string()),
+                t.error,
+                t.started_at,
+                t.elapsed_us,
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRow> {
@@ -287,11 +299,7 @@ impl Store {
         self.background_write().await;
         let now = now_micros();
         self.write_inline_bulk(|tx| {
-            let mut clear = tx.prepare("DELETE FROM task_runs WHERE run_id = ?1")?;
-            let mut insert_task = tx.prepare(
-                "INSERT INTO task_runs (run_id, dot_id, task_type, output, error, started_at, elapsed_us) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
+            let mut task_runs = TaskRunWriter::new(tx)?;
             let mut finish = tx.prepare(
                 "UPDATE job_runs SET state = ?2, outputs = ?3, errors = ?4, finished_at = ?5 WHERE id = ?1",
             )?;
@@ -301,18 +309,7 @@ impl Store {
             )?;
             for r in runs {
                 // Tasks stored earlier for this run (suspended, resumed) are replaced.
-                clear.execute([r.run_id])?;
-                for t in &r.tasks {
-                    insert_task.execute(rusqlite::params![
-                        r.run_id,
-                        t.dot_id,
-                        t.task_type,
-                        t.output.as_ref().map(|v| v.to_string()),
-                        t.error,
-                        t.started_at,
-                        t.elapsed_us,
-                    ])?;
-                }
+                task_runs.replace(r.run_id, &r.tasks)?;
                 let errors_json =
                     serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".to_string());
                 finish.execute(rusqlite::params![

@@ -10,7 +10,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::runs::{NewTaskRun, insert_task_runs};
+use crate::runs::{NewTaskRun, TaskRunWriter};
 use crate::{Result, Store, json_column, now_micros};
 
 /// A task that waits for its adapter.
@@ -139,39 +139,29 @@ impl Store {
         suspension: &NewSuspension,
         tasks: &[NewTaskRun],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM task_runs WHERE run_id = $1")
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        let rows: Vec<(i64, &NewTaskRun)> = tasks.iter().map(|t| (run_id, t)).collect();
-        insert_task_runs(&mut tx, &rows).await?;
-        // Replacing cascades to the old waiting tasks.
-        sqlx::query("DELETE FROM run_suspensions WHERE run_id = $1")
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO run_suspensions (run_id, results, suspended_at) VALUES ($1, $2, $3)",
-        )
-        .bind(run_id)
-        .bind(suspension.results.to_string())
-        .bind(now_micros())
-        .execute(&mut *tx)
-        .await?;
-        for (seq, t) in suspension.waiting.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO suspended_tasks (run_id, dot_id, seq, bridge_name) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(run_id)
-            .bind(&t.dot_id)
-            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-            .bind(&t.bridge_name)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let now = now_micros();
+        self.write_inline(|tx| {
+            TaskRunWriter::new(tx)?.replace(run_id, tasks)?;
+            // Replacing cascades to the old waiting tasks.
+            tx.execute("DELETE FROM run_suspensions WHERE run_id = ?1", [run_id])?;
+            tx.execute(
+                "INSERT INTO run_suspensions (run_id, results, suspended_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![run_id, suspension.results.to_string(), now],
+            )?;
+            let mut wait = tx.prepare(
+                "INSERT INTO suspended_tasks (run_id, dot_id, seq, bridge_name) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (seq, t) in suspension.waiting.iter().enumerate() {
+                wait.execute(rusqlite::params![
+                    run_id,
+                    t.dot_id,
+                    i64::try_from(seq).unwrap_or(i64::MAX),
+                    t.bridge_name,
+                ])?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// The suspension of a run that is still running, if any.
