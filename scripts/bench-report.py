@@ -52,6 +52,8 @@ with open(bridge_path) as f:
     bridge_p50_ms = json.load(f)["median"]["point_estimate"] / 1e6
 ref_path = os.path.join(out, "direct_request_ref.json")
 ref = load("direct_request_ref.json") if os.path.exists(ref_path) else None
+niced_path = os.path.join(out, "direct_request_chain_niced.json")
+niced = load("direct_request_chain_niced.json") if os.path.exists(niced_path) else None
 
 results_path = os.path.join(root, "bench", "results.json")
 results = {}
@@ -69,6 +71,12 @@ results.update({
     "pipeline.task_executions_per_s": round(task_execs),
     "bridge.roundtrip_p50_ms": round(bridge_p50_ms, 4),
 })
+if niced is not None:
+    results.update({
+        "direct_request.chain_niced.fulfilments_per_s": round(niced["fulfilments_per_s"], 1),
+        "direct_request.chain_niced.latency_p50_ms": round(niced["latency_p50_ms"], 2),
+        "direct_request.chain_niced.latency_p99_ms": round(niced["latency_p99_ms"], 2),
+    })
 for key, value in gas.items():
     if key.startswith(("commit_reveal.", "staking.")) and "finalising" not in key:
         results[key] = value
@@ -100,6 +108,9 @@ rows = [
 if ref is not None:
     rows.insert(3, (f"reference: same latency at {ref['offered_per_s']:.0f} requests/s, p50 / p99",
                     f"{ref['latency_p50_ms']:.2f} / {ref['latency_p99_ms']:.2f} ms", "—", ""))
+if niced is not None:
+    rows.insert(3, (f"reference: same load, anvil at nice {niced['chain_nice']} (the node gets a core first), p50 / p99 ({niced['fulfilments_per_s']:.1f} fulfilments/s)",
+                    f"{niced['latency_p50_ms']:.2f} / {niced['latency_p99_ms']:.2f} ms", "—", ""))
 per_oracle = gas["commit_reveal.gas_per_oracle"]
 sla_rows = [
     ("commit (does not open reveals), n = 7", f"{gas['commit_reveal.gas_commit']:,}", "", ""),
@@ -165,10 +176,12 @@ latency_text = (
     "group commit that creates, signs and stores the fulfilment; everything else is written "
     "behind. Each of these waits for CPU: anvil mines a block inside every "
     "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores, and "
-    "each of the two commits is a hand-over to the database thread and back. The reference row "
-    "shows the same node at a fifth of the load. Runs of the same binary vary by a few "
-    "milliseconds; compare changes with interleaved runs. docs/decisions/0004-latency.md, "
-    "0007-log-subscription.md and 0008-inline-writes.md have the analysis and the next steps."
+    "gets slower as its chain grows over the run. The reference rows show the same node at a "
+    "fifth of the load, and at the full load with anvil at a lower CPU priority: the difference "
+    "between that row and the main one is time the node spends waiting for a core anvil holds. "
+    "Runs of the same binary vary by a few milliseconds; compare changes with interleaved runs. "
+    "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md and "
+    "0009-direct-writer.md have the analysis and the next steps."
 )
 text = f"""# Benchmarks
 
@@ -234,6 +247,9 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   including the input and output JSON-Schema checks: the node-side overhead of an adapter call.
 - **Reference** (`orakel bench --rate 50 --duration 20s`, same binary, same machine, right after
   the main run): the latency of the same node when anvil does not saturate the cores.
+- **Reference, chain at lower priority** (`orakel bench --rate {rate} --duration {duration}
+  --chain-nice 10`): the main run again with anvil started under `nice -n 10` (every one of its
+  threads), as if the chain ran on other cores but still on this machine.
 
 The end-to-end run shares the 2 cores with anvil, the simulator and the load generator, so the
 node's figures are a lower bound of what it does on its own.

@@ -37,6 +37,8 @@ pub struct BenchOptions {
 pub struct BenchReport {
     /// Requests offered per second.
     pub offered_per_s: f64,
+    /// Nice value anvil ran at (0: the same priority as the node).
+    pub chain_nice: u8,
     /// Requests sent.
     pub sent: usize,
     /// Fulfilments mined per second between warm-up and the end of the window.
@@ -318,6 +320,7 @@ pub async fn run(
     let p99 = window_quantile(&before, &after, 0.99).unwrap_or(f64::NAN) * 1000.0;
     Ok(BenchReport {
         offered_per_s: f64::from(opts.rate),
+        chain_nice: devnet.cfg.chain_nice,
         sent: total,
         fulfilments_per_s: rate,
         fulfilled_total: fulfilled,

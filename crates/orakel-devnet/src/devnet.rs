@@ -45,6 +45,8 @@ pub struct DevnetConfig {
     pub http_timeout: String,
     /// Node log/receipt poll interval.
     pub poll_interval: Duration,
+    /// Nice value anvil starts with (0: the same priority as the nodes).
+    pub chain_nice: u8,
     /// LINK given to each consumer.
     pub consumer_funding: U256,
     /// Keep `root` instead of wiping it.
@@ -80,6 +82,7 @@ impl DevnetConfig {
             allowed_faults: 2,
             http_timeout: "2s".into(),
             poll_interval: Duration::from_millis(25),
+            chain_nice: 0,
             consumer_funding: deploy::ONE_LINK * U256::from(100_000u64),
             keep: false,
             single_source_job: false,
@@ -254,7 +257,13 @@ impl Devnet {
                 let bin = orakel_contracts::anvil::locate().ok_or_else(|| {
                     Error::Setup("anvil not found: run `make setup` (or set ORAKEL_ANVIL, or pass --rpc-url)".into())
                 })?;
-                let anvil = Anvil::start(&bin, cfg.chain_id, &cfg.root.join("anvil.log")).await?;
+                let anvil = Anvil::start(
+                    &bin,
+                    cfg.chain_id,
+                    &cfg.root.join("anvil.log"),
+                    cfg.chain_nice,
+                )
+                .await?;
                 progress(&format!(
                     "chain     anvil at {} (chain id {})",
                     anvil.url, cfg.chain_id

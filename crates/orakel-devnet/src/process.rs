@@ -36,8 +36,9 @@ pub struct Anvil {
 }
 
 impl Anvil {
-    /// Starts anvil (automine) on a free port and waits until it answers.
-    pub async fn start(binary: &Path, chain_id: u64, log: &Path) -> Result<Self> {
+    /// Starts anvil (automine) on a free port and waits until it answers. A `nice` above 0
+    /// starts it (every thread it will have) at that lower CPU priority.
+    pub async fn start(binary: &Path, chain_id: u64, log: &Path, nice: u8) -> Result<Self> {
         let port = free_port()?;
         let states = log.with_file_name("anvil-states");
         let _ = std::fs::remove_dir_all(&states);
@@ -45,7 +46,15 @@ impl Anvil {
             what: format!("creating {}", log.display()),
             source: e,
         })?;
-        let child = Command::new(binary)
+        let mut command = if nice > 0 {
+            // `nice` execs anvil in place: same process, killed with it.
+            let mut c = Command::new("nice");
+            c.args(["-n", &nice.to_string()]).arg(binary);
+            c
+        } else {
+            Command::new(binary)
+        };
+        let child = command
             .args([
                 "--port",
                 &port.to_string(),

@@ -6,10 +6,12 @@
 //! owns the schema (`migrations/`) and every SQL statement; it must not know about RPC, ABI
 //! encoding or pipelines — callers hand it plain values (hex strings, bytes, JSON).
 //!
-//! Hot writes (storing request logs, creating transactions, finishing runs) run directly on
-//! the writer connection's SQLite handle through rusqlite (`Store::write_inline`, the crate's one
-//! `unsafe` block), so a commit costs taking the connection, not a hand-over to the connection's
-//! thread per statement.
+//! Hot writes (storing request logs, creating transactions, finishing runs) run through
+//! rusqlite on the calling thread (`Store::write_inline`): on a database file through a second
+//! connection of our own, taken in turn with sqlx's writer so the two never write at once; on an
+//! in-memory database (one connection only) on sqlx's handle, borrowed in the crate's one
+//! `unsafe` block. Either way a commit costs taking the writer's turn, not a hand-over to a
+//! connection thread per statement.
 //!
 //! Durability rule the node relies on: every method that records something the chain will not
 //! tell us again (a received request, a signed transaction) commits before it returns, so a
@@ -58,6 +60,37 @@ pub struct Store {
     reader: SqlitePool,
     // Lets the writes a fulfilment waits for go before bookkeeping writes.
     gate: Arc<WriteGate>,
+    // The connection `write_inline` uses on a database file (none in memory).
+    direct: Option<Arc<DirectWriter>>,
+}
+
+/// A rusqlite connection to the database file, used only while holding sqlx's writer
+/// connection (the writer's turn), so SQLite never sees two writers at once.
+struct DirectWriter {
+    path: std::path::PathBuf,
+    db: std::sync::Mutex<rusqlite::Connection>,
+}
+
+impl DirectWriter {
+    fn open(path: &std::path::Path) -> Result<Self> {
+        Ok(Self {
+            path: path.to_path_buf(),
+            db: std::sync::Mutex::new(Self::connect(path)?),
+        })
+    }
+
+    /// Opens the file with the writer's per-connection settings (see `Store::open`).
+    fn connect(path: &std::path::Path) -> Result<rusqlite::Connection> {
+        let db = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        db.busy_timeout(Duration::from_secs(10))?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(db)
+    }
 }
 
 /// Write priority on the single writer connection. Urgent writes (storing request logs,
@@ -160,6 +193,11 @@ impl Store {
                 })?;
             spawn_checkpointer(checkpointer);
         }
+        let direct = if memory {
+            None
+        } else {
+            Some(Arc::new(DirectWriter::open(options.get_filename())?))
+        };
         let reader = if memory {
             pool.clone()
         } else {
@@ -178,6 +216,7 @@ impl Store {
             pool,
             reader,
             gate: Arc::default(),
+            direct,
         })
     }
 
@@ -207,10 +246,12 @@ impl Store {
     /// commits it (an error rolls it back).
     ///
     /// Through sqlx every statement, `BEGIN` and `COMMIT` is a hand-over to the connection's
-    /// own thread and back, and on a busy machine each hand-over waits for a core. This locks
-    /// the connection's handle once (one hand-over; sqlx adds a ping when the connection goes
-    /// back to the pool) and runs the statements directly, so the writes a fulfilment waits
-    /// for hold the writer only as long as SQLite needs (ADR 0008).
+    /// own thread and back, and on a busy machine each hand-over waits for a core. This takes
+    /// the writer's turn (sqlx's writer connection, which sqlx pings on its thread when it goes
+    /// back) and runs the statements directly: on a file through [`DirectWriter`], with no
+    /// hand-over at all; in memory through the locked handle of sqlx's connection (one more).
+    /// The writes a fulfilment waits for hold the writer only as long as SQLite needs
+    /// (ADRs 0008, 0009).
     async fn write_inline<T, F>(&self, work: F) -> Result<T>
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
@@ -231,27 +272,23 @@ impl Store {
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     {
+        // The writer's turn: no sqlx write runs while this one does.
         let mut conn = self.pool.acquire().await?;
+        if let Some(direct) = &self.direct {
+            let mut db = direct
+                .db
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (result, stuck) = run_inline(&db, hold, work);
+            if stuck {
+                tracing::error!("direct writer connection left inside a transaction; reopening it");
+                *db = DirectWriter::connect(&direct.path)?;
+            }
+            return result;
+        }
         let mut handle = conn.lock_handle().await?;
         let db = borrow_handle(&mut handle)?;
-        let run = || -> Result<T> {
-            let tx =
-                rusqlite::Transaction::new_unchecked(&db, rusqlite::TransactionBehavior::Deferred)?;
-            let out = work(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        };
-        let result = match hold {
-            Hold::Long if on_multi_thread_runtime() => tokio::task::block_in_place(run),
-            _ => run(),
-        };
-        // A failed COMMIT whose rollback failed too would hand sqlx a connection inside a
-        // transaction, and its later writes would never commit: roll back once more, and
-        // close the connection (the pool opens a new one) if even that fails.
-        if !db.is_autocommit() {
-            let _ = db.execute_batch("ROLLBACK");
-        }
-        let stuck = !db.is_autocommit();
+        let (result, stuck) = run_inline(&db, hold, work);
         // Statements are finalized before the connection's thread gets its handle back.
         drop(db);
         drop(handle);
@@ -357,6 +394,30 @@ fn on_multi_thread_runtime() -> bool {
     )
 }
 
+/// Runs `work` as one transaction on `db` and commits it; also says whether `db` is stuck
+/// inside a transaction afterwards (its caller must not hand it on).
+fn run_inline<T, F>(db: &rusqlite::Connection, hold: Hold, work: F) -> (Result<T>, bool)
+where
+    F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+{
+    let run = || -> Result<T> {
+        let tx = rusqlite::Transaction::new_unchecked(db, rusqlite::TransactionBehavior::Deferred)?;
+        let out = work(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    };
+    let result = match hold {
+        Hold::Long if on_multi_thread_runtime() => tokio::task::block_in_place(run),
+        _ => run(),
+    };
+    // A failed COMMIT whose rollback failed too would leave the connection inside a
+    // transaction, and its later writes would never commit: roll back once more.
+    if !db.is_autocommit() {
+        let _ = db.execute_batch("ROLLBACK");
+    }
+    (result, !db.is_autocommit())
+}
+
 /// A rusqlite view of the writer connection's SQLite handle, for [`Store::write_inline`].
 #[allow(unsafe_code)]
 fn borrow_handle(
@@ -394,13 +455,37 @@ mod tests {
             .unwrap()
     }
 
-    /// The inline path borrows sqlx's connection: what it commits is seen by the readers, what
-    /// fails is rolled back whole, and sqlx can use the connection normally afterwards.
+    /// On a file the inline path has its own connection: what it commits is seen by the
+    /// readers, what fails is rolled back whole, it enforces foreign keys like sqlx's
+    /// connection, and the two see each other's writes.
     #[tokio::test]
-    async fn inline_writes_commit_or_roll_back_whole_and_hand_the_connection_back() {
+    async fn direct_inline_writes_commit_or_roll_back_whole_and_see_sqlx_writes() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("inline.sqlite").display());
         let store = Store::open(&url).await.unwrap();
+        // The writer's settings: never checkpoints inside a commit, no fsync per commit.
+        let settings = |name: &str| -> i64 {
+            let direct = store.direct.as_ref().unwrap();
+            let db = direct.db.lock().unwrap();
+            db.pragma_query_value(None, name, |row| row.get(0)).unwrap()
+        };
+        assert_eq!(settings("wal_autocheckpoint"), 0);
+        assert_eq!(settings("synchronous"), 1, "NORMAL");
+        assert_eq!(settings("foreign_keys"), 1);
+        inline_writes_behave(&store).await;
+        store.close().await;
+    }
+
+    /// In memory the inline path borrows sqlx's one connection and hands it back usable.
+    #[tokio::test]
+    async fn borrowed_inline_writes_commit_or_roll_back_whole_and_hand_the_connection_back() {
+        let store = Store::in_memory().await.unwrap();
+        assert!(store.direct.is_none());
+        inline_writes_behave(&store).await;
+        store.close().await;
+    }
+
+    async fn inline_writes_behave(store: &Store) {
         let insert = "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) \
                       VALUES (?1, 1, '0x01', 0)";
 
@@ -413,7 +498,7 @@ mod tests {
             })
             .await;
         assert!(matches!(failed, Err(Error::Inline(_))), "{failed:?}");
-        assert_eq!(checkpoint_count(&store).await, 0);
+        assert_eq!(checkpoint_count(store).await, 0);
 
         // A closure's own error rolls back as well.
         let refused: Result<()> = store
@@ -423,14 +508,14 @@ mod tests {
             })
             .await;
         assert!(matches!(refused, Err(Error::Conflict(_))));
-        assert_eq!(checkpoint_count(&store).await, 0);
+        assert_eq!(checkpoint_count(store).await, 0);
 
         let stored = store
             .write_inline(|tx| Ok(tx.execute(insert, ["third"])?))
             .await
             .unwrap();
         assert_eq!(stored, 1);
-        assert_eq!(checkpoint_count(&store).await, 1);
+        assert_eq!(checkpoint_count(store).await, 1);
 
         // sqlx writes on the same connection after it, inside and outside a transaction.
         sqlx::query("UPDATE log_checkpoints SET block_number = 2")
@@ -443,8 +528,42 @@ mod tests {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(checkpoint_count(&store).await, 0);
-        store.close().await;
+        assert_eq!(checkpoint_count(store).await, 0);
+
+        // The inline path sees what sqlx wrote, and sqlx what it wrote after that.
+        sqlx::query(
+            "INSERT INTO log_checkpoints (listener, block_number, block_hash, updated_at) \
+             VALUES ('shared', 7, '0x07', 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store
+            .write_inline(|tx| {
+                Ok(tx.execute(
+                    "UPDATE log_checkpoints SET block_number = block_number + 1",
+                    [],
+                )?)
+            })
+            .await
+            .unwrap();
+        let block: i64 = sqlx::query_scalar("SELECT block_number FROM log_checkpoints")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(block, 8);
+
+        // Foreign keys hold on the inline path too: a task result needs its run.
+        let orphan = store
+            .write_inline(|tx| {
+                Ok(tx.execute(
+                    "INSERT INTO task_runs (run_id, dot_id, task_type, started_at, elapsed_us) \
+                     VALUES (424242, 'fetch', 'http', 0, 0)",
+                    [],
+                )?)
+            })
+            .await;
+        assert!(matches!(orphan, Err(Error::Inline(_))), "{orphan:?}");
     }
 
     #[tokio::test]

@@ -85,6 +85,10 @@ pub struct BenchArgs {
     /// Working directory.
     #[arg(long, default_value = ".devnet-bench")]
     root: PathBuf,
+    /// Start anvil at this nice value (0–19), so that on a small machine the node under test
+    /// gets a core before the chain does. 0 shares the CPU equally.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=19))]
+    chain_nice: u8,
 }
 
 /// `orakel bench-sla`
@@ -336,6 +340,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     cfg.sources_per_job = 1;
     cfg.allowed_faults = 0;
     cfg.poll_interval = Duration::from_millis(50);
+    cfg.chain_nice = args.chain_nice;
     let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
     let report = orakel_devnet::bench::run(
         &devnet,
