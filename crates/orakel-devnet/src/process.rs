@@ -77,7 +77,11 @@ impl Anvil {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| Error::Io {
-                what: format!("starting anvil at {}", binary.display()),
+                what: if nice > 0 {
+                    format!("starting `nice -n {nice} {}`", binary.display())
+                } else {
+                    format!("starting anvil at {}", binary.display())
+                },
                 source: e,
             })?;
         let url = format!("http://127.0.0.1:{port}");

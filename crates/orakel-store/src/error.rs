@@ -6,6 +6,25 @@ pub enum Error {
     /// Only `sqlite:` URLs are supported by this build.
     #[error("unsupported database URL {0:?}: expected sqlite://<path> or sqlite::memory:")]
     UnsupportedUrl(String),
+    /// A URL option the store cannot honour on both of its writer connections.
+    #[error(
+        "database URL {url:?}: option `{option}` is not supported (the store opens the file \
+         with two connections that must see the same database with the same locking)"
+    )]
+    UnsupportedUrlOption {
+        /// The URL, with credentials redacted.
+        url: String,
+        /// The option.
+        option: &'static str,
+    },
+    /// The store's own writer connection could not be opened.
+    #[error("cannot open database {url} for writing: {source}")]
+    OpenWriter {
+        /// The URL, with credentials redacted.
+        url: String,
+        /// The driver's error.
+        source: rusqlite::Error,
+    },
     /// The database could not be opened.
     #[error("cannot open database {url}: {source}")]
     Open {

@@ -53,7 +53,7 @@ pub use webhooks::{ExternalInitiatorRow, NewExternalInitiator};
 /// Handle to the node's database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    // The one writer connection (see `open`).
+    // sqlx's one writer connection (see `open`); holding it is the writer's turn.
     pool: SqlitePool,
     // Read-only connections: in WAL mode readers never wait for the writer, so reads on the
     // hot path do not queue behind background writes.
@@ -65,17 +65,22 @@ pub struct Store {
 }
 
 /// A rusqlite connection to the database file, used only while holding sqlx's writer
-/// connection (the writer's turn), so SQLite never sees two writers at once.
+/// connection (the writer's turn), so this process never has two writers at once. `None`
+/// after [`Store::close`], or after a connection stuck inside a transaction was dropped (the
+/// next write opens a new one).
 struct DirectWriter {
     path: std::path::PathBuf,
-    db: std::sync::Mutex<rusqlite::Connection>,
+    db: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 impl DirectWriter {
     fn open(path: &std::path::Path) -> Result<Self> {
+        // Absolute, so that reopening does not depend on the working directory.
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let db = Self::connect(&path)?;
         Ok(Self {
-            path: path.to_path_buf(),
-            db: std::sync::Mutex::new(Self::connect(path)?),
+            path,
+            db: std::sync::Mutex::new(Some(db)),
         })
     }
 
@@ -141,8 +146,23 @@ impl Store {
         if !url.starts_with("sqlite:") {
             return Err(Error::UnsupportedUrl(redact_url(url)));
         }
-        let memory = url.contains(":memory:");
-        let options = SqliteConnectOptions::from_str(url)
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        // The store's own writer connection opens the file by its path alone: options that
+        // change which database or which locking a connection uses would split the two.
+        if let Some(query) = url.split_once('?').map(|(_, q)| q) {
+            for option in ["vfs", "immutable"] {
+                if query
+                    .split('&')
+                    .any(|kv| kv.split('=').next() == Some(option))
+                {
+                    return Err(Error::UnsupportedUrlOption {
+                        url: redact_url(url),
+                        option,
+                    });
+                }
+            }
+        }
+        let mut options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::Open {
                 url: redact_url(url),
                 source: e,
@@ -157,11 +177,18 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        // One connection: SQLite has one writer at a time anyway, and a second connection
-        // waiting on the lock sleeps in SQLite's busy handler (milliseconds), which would
-        // dominate request latency. Statements queue on the connection instead (microseconds).
-        // An in-memory database also exists per connection, so it must be one.
-        let _ = memory;
+        if !memory {
+            // No connection checkpoints inside its own commit (a checkpoint fsyncs and stalls
+            // every statement queued behind it); a background connection does it passively,
+            // which never blocks the writer. Set per connection, so also on connections sqlx
+            // opens later to replace old ones.
+            options = options.pragma("wal_autocheckpoint", "0");
+        }
+        // One sqlx writer connection: SQLite has one writer at a time anyway, and a second
+        // connection waiting on the lock sleeps in SQLite's busy handler (milliseconds), which
+        // would dominate request latency. Writes take turns on it instead; the store's own
+        // writer connection (`DirectWriter`) writes only during such a turn. An in-memory
+        // database also exists per connection, so it must be one.
         let max = 1;
         // No ping before handing the connection out: it is local and cannot have hung up, and
         // each ping is one more hand-over to its thread in front of every write.
@@ -177,12 +204,6 @@ impl Store {
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         if !memory {
-            // The writer never checkpoints itself (a checkpoint fsyncs inside a commit and
-            // stalls every statement queued behind it); a background connection does it
-            // passively, which never blocks the writer.
-            sqlx::query("PRAGMA wal_autocheckpoint = 0")
-                .execute(&pool)
-                .await?;
             let checkpointer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options.clone())
@@ -196,7 +217,14 @@ impl Store {
         let direct = if memory {
             None
         } else {
-            Some(Arc::new(DirectWriter::open(options.get_filename())?))
+            let writer = DirectWriter::open(options.get_filename()).map_err(|e| match e {
+                Error::Inline(source) => Error::OpenWriter {
+                    url: redact_url(url),
+                    source,
+                },
+                other => other,
+            })?;
+            Some(Arc::new(writer))
         };
         let reader = if memory {
             pool.clone()
@@ -275,14 +303,20 @@ impl Store {
         // The writer's turn: no sqlx write runs while this one does.
         let mut conn = self.pool.acquire().await?;
         if let Some(direct) = &self.direct {
-            let mut db = direct
+            let mut slot = direct
                 .db
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let db = match slot.take() {
+                Some(db) => db,
+                None => DirectWriter::connect(&direct.path)?,
+            };
             let (result, stuck) = run_inline(&db, hold, work);
             if stuck {
-                tracing::error!("direct writer connection left inside a transaction; reopening it");
-                *db = DirectWriter::connect(&direct.path)?;
+                // Dropped (releasing whatever it holds); the next write opens a new one.
+                tracing::error!("direct writer connection left inside a transaction; closing it");
+            } else {
+                *slot = Some(db);
             }
             return result;
         }
@@ -311,6 +345,14 @@ impl Store {
             .await;
         self.reader.close().await;
         self.pool.close().await;
+        if let Some(direct) = &self.direct {
+            let mut slot = direct
+                .db
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Pool closed: no write can take a turn and reopen it.
+            *slot = None;
+        }
     }
 
     /// A trivial query, for health checks.
@@ -401,7 +443,10 @@ where
     F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
 {
     let run = || -> Result<T> {
-        let tx = rusqlite::Transaction::new_unchecked(db, rusqlite::TransactionBehavior::Deferred)?;
+        // IMMEDIATE: the write lock from the start, so a read-then-write transaction can never
+        // fail on a snapshot another process's write made stale (free within the turn).
+        let tx =
+            rusqlite::Transaction::new_unchecked(db, rusqlite::TransactionBehavior::Immediate)?;
         let out = work(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -467,11 +512,17 @@ mod tests {
         let settings = |name: &str| -> i64 {
             let direct = store.direct.as_ref().unwrap();
             let db = direct.db.lock().unwrap();
+            let db = db.as_ref().unwrap();
             db.pragma_query_value(None, name, |row| row.get(0)).unwrap()
         };
         assert_eq!(settings("wal_autocheckpoint"), 0);
         assert_eq!(settings("synchronous"), 1, "NORMAL");
         assert_eq!(settings("foreign_keys"), 1);
+        let sqlx_writer: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(sqlx_writer, 0);
         inline_writes_behave(&store).await;
         store.close().await;
     }
@@ -482,6 +533,29 @@ mod tests {
         let store = Store::in_memory().await.unwrap();
         assert!(store.direct.is_none());
         inline_writes_behave(&store).await;
+        store.close().await;
+    }
+
+    /// URL options that would give the two writer connections different databases or locking
+    /// are refused by name; `mode=memory` is an in-memory store.
+    #[tokio::test]
+    async fn url_options_the_writer_connections_cannot_share_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("opts.sqlite");
+        for (query, option) in [
+            ("vfs=unix-none", "vfs"),
+            ("mode=rwc&immutable=1", "immutable"),
+        ] {
+            let url = format!("sqlite://{}?{query}", file.display());
+            match Store::open(&url).await {
+                Err(Error::UnsupportedUrlOption { option: o, .. }) => assert_eq!(o, option),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let store = Store::open(&format!("sqlite://{}?mode=memory", file.display()))
+            .await
+            .unwrap();
+        assert!(store.direct.is_none());
         store.close().await;
     }
 
