@@ -84,6 +84,14 @@ impl DirectWriter {
         })
     }
 
+    /// The connection slot. A panic while it was held left no transaction open (rusqlite
+    /// rolls back on drop), so a poisoned lock is still good to use.
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<rusqlite::Connection>> {
+        self.db
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Opens the file with the writer's per-connection settings (see `Store::open`).
     fn connect(path: &std::path::Path) -> Result<rusqlite::Connection> {
         let db = rusqlite::Connection::open_with_flags(
@@ -303,10 +311,7 @@ impl Store {
         // The writer's turn: no sqlx write runs while this one does.
         let mut conn = self.pool.acquire().await?;
         if let Some(direct) = &self.direct {
-            let mut slot = direct
-                .db
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut slot = direct.slot();
             let db = match slot.take() {
                 Some(db) => db,
                 None => DirectWriter::connect(&direct.path)?,
@@ -346,10 +351,7 @@ impl Store {
         self.reader.close().await;
         self.pool.close().await;
         if let Some(direct) = &self.direct {
-            let mut slot = direct
-                .db
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut slot = direct.slot();
             // Pool closed: no write can take a turn and reopen it.
             *slot = None;
         }
@@ -511,8 +513,8 @@ mod tests {
         // The writer's settings: never checkpoints inside a commit, no fsync per commit.
         let settings = |name: &str| -> i64 {
             let direct = store.direct.as_ref().unwrap();
-            let db = direct.db.lock().unwrap();
-            let db = db.as_ref().unwrap();
+            let slot = direct.slot();
+            let db = slot.as_ref().unwrap();
             db.pragma_query_value(None, name, |row| row.get(0)).unwrap()
         };
         assert_eq!(settings("wal_autocheckpoint"), 0);
