@@ -54,7 +54,7 @@ impl Anvil {
         } else {
             Command::new(binary)
         };
-        let child = command
+        command
             .args([
                 "--port",
                 &port.to_string(),
@@ -74,16 +74,12 @@ impl Anvil {
                 }
             })?))
             .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| Error::Io {
-                what: if nice > 0 {
-                    format!("starting `nice -n {nice} {}`", binary.display())
-                } else {
-                    format!("starting anvil at {}", binary.display())
-                },
-                source: e,
-            })?;
+            .kill_on_drop(true);
+        let child = command.spawn().map_err(|e| Error::Io {
+            // The program and arguments as run (`nice …` when niced).
+            what: format!("starting anvil: {:?}", command.as_std()),
+            source: e,
+        })?;
         let url = format!("http://127.0.0.1:{port}");
         let mut anvil = Self { child, url, states };
         anvil.wait_ready().await?;

@@ -74,7 +74,7 @@ struct DirectWriter {
 }
 
 impl DirectWriter {
-    fn open(path: &std::path::Path) -> Result<Self> {
+    fn open(path: &std::path::Path) -> rusqlite::Result<Self> {
         // Absolute, so that reopening does not depend on the working directory.
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let db = Self::connect(&path)?;
@@ -93,7 +93,7 @@ impl DirectWriter {
     }
 
     /// Opens the file with the writer's per-connection settings (see `Store::open`).
-    fn connect(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    fn connect(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
         let db = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -225,13 +225,11 @@ impl Store {
         let direct = if memory {
             None
         } else {
-            let writer = DirectWriter::open(options.get_filename()).map_err(|e| match e {
-                Error::Inline(source) => Error::OpenWriter {
+            let writer =
+                DirectWriter::open(options.get_filename()).map_err(|source| Error::OpenWriter {
                     url: redact_url(url),
                     source,
-                },
-                other => other,
-            })?;
+                })?;
             Some(Arc::new(writer))
         };
         let reader = if memory {
