@@ -233,7 +233,10 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   process: idle after start-up with its job loaded, peak sampled every 250 ms under load.
 - **Gas** (`scripts/contracts-gas.sh`): `vm.lastCallGas` of one call each in forge, excluding the
   21,000 base and calldata cost; the request is a consumer's second request, the fulfilment
-  starts from cold storage and includes the consumer callback.
+  starts from cold storage and includes the consumer callback (`PriceConsumer.fulfill`, which
+  updates its latest answer; since ADR 0010 it no longer stores every answer in a new slot).
+- **Chain**: the devnet's anvil runs automine with `--hardfork cancun` (the contracts'
+  `evm_version`) and `--prune-history`, so it does not slow down as the run grows (ADR 0010).
 - **SLA and staking gas** (`scripts/contracts-gas.sh`, `contracts/test/gas/SlaGas.t.sol` and
   `StakingGas.t.sol`): FULL transaction gas as a receipt shows it: 21,000 + calldata (16 per
   nonzero, 4 per zero byte) + the call frame's execution gas, each measured call preceded by

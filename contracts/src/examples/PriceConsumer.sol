@@ -10,8 +10,6 @@ import {RequestLib} from "../oracle/RequestLib.sol";
 contract PriceConsumer is OracleClient {
     using RequestLib for RequestLib.Request;
 
-    /// @notice The answer of each fulfilled request.
-    mapping(bytes32 requestId => uint256 value) public answers;
     /// @notice The most recent answer.
     uint256 public latestAnswer;
     /// @notice The most recently fulfilled request.
@@ -90,7 +88,6 @@ contract PriceConsumer is OracleClient {
     /// @param requestId The answered request.
     /// @param value The answer.
     function fulfill(bytes32 requestId, uint256 value) external recordFulfillment(requestId) {
-        answers[requestId] = value;
         latestAnswer = value;
         latestRequestId = requestId;
         fulfilledCount += 1;

@@ -192,7 +192,6 @@ contract OracleTest is OracleFixture {
         emit PriceConsumer.PriceFulfilled(ev.requestId, 3000e8);
         assertTrue(_fulfil(ev, 3000e8), "callback succeeded");
 
-        assertEq(consumer.answers(ev.requestId), 3000e8, "answer");
         assertEq(consumer.latestAnswer(), 3000e8, "latest");
         assertEq(consumer.latestRequestId(), ev.requestId, "latest id");
         assertEq(consumer.fulfilledCount(), 1, "count");
@@ -339,14 +338,16 @@ contract OracleTest is OracleFixture {
         vm.expectEmit(true, false, false, true, address(oracle));
         emit IOracle.OracleResponse(ev.requestId);
         assertTrue(_fulfil2(ev, 1234), "callback ok");
-        assertEq(consumer.answers(ev.requestId), 1234, "answer");
+        assertEq(consumer.latestAnswer(), 1234, "answer");
+        assertEq(consumer.latestRequestId(), ev.requestId, "answered request");
         assertEq(oracle.withdrawable(), PAYMENT, "earned");
     }
 
     function test_fulfil2_acceptsVersion1Request() public {
         RequestEvent memory ev = _requestPrice(PAYMENT);
         assertTrue(_fulfil2(ev, 77), "v1 request answered by fulfillOracleRequest2");
-        assertEq(consumer.answers(ev.requestId), 77, "answer");
+        assertEq(consumer.latestAnswer(), 77, "answer");
+        assertEq(consumer.latestRequestId(), ev.requestId, "answered request");
     }
 
     function testFuzz_fulfil2_wrongFirstWordReverts(bytes32 firstWord) public {
@@ -475,7 +476,8 @@ contract OracleTest is OracleFixture {
         RequestEvent memory ev = _requestPrice(payment);
         assertEq(ev.payment, payment, "payment");
         assertTrue(_fulfil(ev, value), "fulfilled");
-        assertEq(consumer.answers(ev.requestId), value, "answer");
+        assertEq(consumer.latestAnswer(), value, "answer");
+        assertEq(consumer.latestRequestId(), ev.requestId, "answered request");
         assertEq(oracle.withdrawable(), payment, "earned");
         uint256 before = link.balanceOf(recipient);
         vm.prank(owner);

@@ -29,19 +29,24 @@ pub struct Anvil {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
-    /// Where anvil persists old block states. anvil removes its default directory (under
-    /// `~/.foundry`) only on a graceful exit, so killed anvils leaked gigabytes there under
-    /// load; this one lives in the devnet's root and is removed on stop and at the next start.
-    states: std::path::PathBuf,
 }
 
+/// The hardfork the devnet chain runs: the `evm_version` the contracts are compiled for
+/// (`contracts/foundry.toml`). anvil's default is newer, and from Prague on every block also
+/// writes its parent's hash into the EIP-2935 history contract, whose storage anvil hashes
+/// again in full for each block's state root, so blocks get slower as the chain grows.
+pub const HARDFORK: &str = "cancun";
+
 impl Anvil {
-    /// Starts anvil (automine) on a free port and waits until it answers. A `nice` above 0
-    /// starts it (every thread it will have) at that lower CPU priority.
+    /// Starts anvil (automine, [`HARDFORK`], no state history) on a free port and waits until
+    /// it answers. A `nice` above 0 starts it (every thread it will have) at that lower CPU
+    /// priority.
+    ///
+    /// Without `--prune-history` anvil serialises every old block's state to disk: CPU taken
+    /// from the nodes under load, and gigabytes left behind by a killed anvil. The price is
+    /// that calls at a past block fail (`eth_call` at latest or pending works).
     pub async fn start(binary: &Path, chain_id: u64, log: &Path, nice: u8) -> Result<Self> {
         let port = free_port()?;
-        let states = log.with_file_name("anvil-states");
-        let _ = std::fs::remove_dir_all(&states);
         let log_file = std::fs::File::create(log).map_err(|e| Error::Io {
             what: format!("creating {}", log.display()),
             source: e,
@@ -63,9 +68,10 @@ impl Anvil {
                 "--accounts",
                 "10",
                 "--silent",
+                "--hardfork",
+                HARDFORK,
+                "--prune-history",
             ])
-            .arg("--cache-path")
-            .arg(&states)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().map_err(|e| {
                 Error::Io {
@@ -81,7 +87,7 @@ impl Anvil {
             source: e,
         })?;
         let url = format!("http://127.0.0.1:{port}");
-        let mut anvil = Self { child, url, states };
+        let mut anvil = Self { child, url };
         anvil.wait_ready().await?;
         Ok(anvil)
     }
@@ -104,10 +110,9 @@ impl Anvil {
         Err(Error::Setup("anvil did not answer within 10 s".into()))
     }
 
-    /// Stops anvil and removes its persisted states.
+    /// Stops anvil.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
-        let _ = std::fs::remove_dir_all(&self.states);
     }
 }
 
@@ -260,4 +265,24 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HARDFORK;
+
+    /// The devnet chain must accept every opcode the contracts are compiled to use, and should
+    /// not run a later hardfork's per-block system writes the contracts never asked for.
+    #[test]
+    fn devnet_hardfork_is_the_contracts_evm_version() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/foundry.toml");
+        let toml = std::fs::read_to_string(path).expect("contracts/foundry.toml");
+        let evm_versions: Vec<&str> = toml
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("evm_version"))
+            .filter_map(|rest| rest.trim().strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"'))
+            .collect();
+        assert_eq!(evm_versions, [HARDFORK], "evm_version in {path}");
+    }
 }

@@ -195,7 +195,7 @@ async fn deploy_request_and_fulfil_on_anvil() -> TestResult {
         .find_map(|log| log.log_decode::<OracleResponse>().ok())
         .expect("an OracleResponse log");
     assert_eq!(response.inner.data.requestId, request.requestId);
-    assert_eq!(consumer.answers(request.requestId).call().await?, answer);
+    assert_eq!(consumer.latestRequestId().call().await?, request.requestId);
     assert_eq!(consumer.latestAnswer().call().await?, answer);
     assert_eq!(consumer.fulfilledCount().call().await?, U256::from(1u64));
     assert_eq!(oracle.withdrawable().call().await?, payment);

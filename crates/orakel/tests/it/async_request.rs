@@ -251,7 +251,7 @@ async fn assert_fulfilled_once(s: &Suspended) {
     assert_eq!(f.value, expected);
     assert_eq!(f.consumer, net.nodes[0].consumer);
     let consumer = orakel_contracts::PriceConsumer::new(net.nodes[0].consumer, &net.provider);
-    assert_eq!(consumer.answers(request_id).call().await.unwrap(), expected);
+    assert_eq!(consumer.latestRequestId().call().await.unwrap(), request_id);
     assert_eq!(consumer.latestAnswer().call().await.unwrap(), expected);
 
     let run = harness::api_until(
