@@ -177,14 +177,14 @@ latency_text = (
     "path are the commit that stores a request and starts its run, the source fetch, and the "
     "group commit that creates, signs and stores the fulfilment; everything else is written "
     "behind. Each of these waits for CPU: anvil mines a block inside every "
-    "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores, and "
-    "gets slower as its chain grows over the run. The reference rows show the same node at a "
+    "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores "
+    "(ADR 0010 keeps it from slowing down much as its chain grows). The reference rows show the same node at a "
     "fifth of the load, and at the full load with anvil at a lower CPU priority. Much of the "
     "difference between that row and the main one is time the node waits for a core anvil "
     "holds; a niced anvil also falls behind in bursts, which shows in that row's p99. "
     "Runs of the same binary vary by a few milliseconds; compare changes with interleaved runs. "
     "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md and "
-    "0009-direct-writer.md have the analysis and the next steps."
+    "0009-direct-writer.md, 0010-devnet-chain-growth.md have the analysis and the next steps."
 )
 text = f"""# Benchmarks
 
@@ -236,7 +236,8 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   starts from cold storage and includes the consumer callback (`PriceConsumer.fulfill`, which
   updates its latest answer; since ADR 0010 it no longer stores every answer in a new slot).
 - **Chain**: the devnet's anvil runs automine with `--hardfork cancun` (the contracts'
-  `evm_version`) and `--prune-history`, so it does not slow down as the run grows (ADR 0010).
+  `evm_version`) and `--prune-history 64`, so it slows down much less as the run grows
+  (ADR 0010).
 - **SLA and staking gas** (`scripts/contracts-gas.sh`, `contracts/test/gas/SlaGas.t.sol` and
   `StakingGas.t.sol`): FULL transaction gas as a receipt shows it: 21,000 + calldata (16 per
   nonzero, 4 per zero byte) + the call frame's execution gas, each measured call preceded by

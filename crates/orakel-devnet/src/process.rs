@@ -37,16 +37,22 @@ pub struct Anvil {
 /// again in full for each block's state root, so blocks get slower as the chain grows.
 pub const HARDFORK: &str = "cancun";
 
+/// How many past block states the devnet's anvil keeps (in memory; none go to disk). Calls at
+/// an older block fail; `orakel pool` replays a reverted transaction one block back for its
+/// reason, and `ethcall` tasks may name a recent block.
+pub const STATE_HISTORY: &str = "64";
+
 impl Anvil {
-    /// Starts anvil (automine, [`HARDFORK`], no state history) on a free port and waits until
-    /// it answers. A `nice` above 0 starts it (every thread it will have) at that lower CPU
-    /// priority.
+    /// Starts anvil (automine, [`HARDFORK`], [`STATE_HISTORY`] past states in memory) on a
+    /// free port and waits until it answers. A `nice` above 0 starts it (every thread it will
+    /// have) at that lower CPU priority.
     ///
-    /// Without `--prune-history` anvil serialises every old block's state to disk: CPU taken
-    /// from the nodes under load, and gigabytes left behind by a killed anvil. The price is
-    /// that calls at a past block fail (`eth_call` at latest or pending works).
+    /// Without `--prune-history` anvil serialises older states to disk: CPU taken from the
+    /// nodes under load, and gigabytes left behind by a killed anvil (ADR 0010).
     pub async fn start(binary: &Path, chain_id: u64, log: &Path, nice: u8) -> Result<Self> {
         let port = free_port()?;
+        // Left by devnets before ADR 0010 (`--keep` keeps the root, and so this directory).
+        let _ = std::fs::remove_dir_all(log.with_file_name("anvil-states"));
         let log_file = std::fs::File::create(log).map_err(|e| Error::Io {
             what: format!("creating {}", log.display()),
             source: e,
@@ -71,6 +77,7 @@ impl Anvil {
                 "--hardfork",
                 HARDFORK,
                 "--prune-history",
+                STATE_HISTORY,
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().map_err(|e| {
@@ -276,13 +283,17 @@ mod tests {
     #[test]
     fn devnet_hardfork_is_the_contracts_evm_version() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/foundry.toml");
-        let toml = std::fs::read_to_string(path).expect("contracts/foundry.toml");
-        let evm_versions: Vec<&str> = toml
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("evm_version"))
-            .filter_map(|rest| rest.trim().strip_prefix('='))
-            .map(|v| v.trim().trim_matches('"'))
-            .collect();
-        assert_eq!(evm_versions, [HARDFORK], "evm_version in {path}");
+        let text = std::fs::read_to_string(path).expect("contracts/foundry.toml");
+        let config: toml::Table = toml::from_str(&text).expect("foundry.toml parses");
+        let evm_version = config
+            .get("profile")
+            .and_then(|p| p.get("default"))
+            .and_then(|d| d.get("evm_version"))
+            .and_then(toml::Value::as_str)
+            .expect("[profile.default] evm_version is set");
+        assert!(
+            evm_version.eq_ignore_ascii_case(HARDFORK),
+            "{path} compiles for {evm_version}, the devnet runs {HARDFORK}"
+        );
     }
 }
