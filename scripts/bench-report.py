@@ -183,8 +183,8 @@ latency_text = (
     "difference between that row and the main one is time the node waits for a core anvil "
     "holds; a niced anvil also falls behind in bursts, which shows in that row's p99. "
     "Runs of the same binary vary by a few milliseconds; compare changes with interleaved runs. "
-    "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md and "
-    "0009-direct-writer.md, 0010-devnet-chain-growth.md have the analysis and the next steps."
+    "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md, "
+    "0009-direct-writer.md and 0010-devnet-chain-growth.md have the analysis and the next steps."
 )
 text = f"""# Benchmarks
 
