@@ -18,6 +18,11 @@ def load(name):
         return json.load(f)
 
 
+def load_optional(name):
+    """A reference run's figures, or None when bench.sh did not write them."""
+    return load(name) if os.path.exists(os.path.join(out, name)) else None
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -50,10 +55,8 @@ task_execs = 6 / (mean_ns * 1e-9)
 bridge_path = os.path.join(root, "target", "criterion", "bridge", "roundtrip", "new", "estimates.json")
 with open(bridge_path) as f:
     bridge_p50_ms = json.load(f)["median"]["point_estimate"] / 1e6
-ref_path = os.path.join(out, "direct_request_ref.json")
-ref = load("direct_request_ref.json") if os.path.exists(ref_path) else None
-niced_path = os.path.join(out, "direct_request_chain_niced.json")
-niced = load("direct_request_chain_niced.json") if os.path.exists(niced_path) else None
+ref = load_optional("direct_request_ref.json")
+niced = load_optional("direct_request_chain_niced.json")
 
 results_path = os.path.join(root, "bench", "results.json")
 results = {}
