@@ -98,7 +98,7 @@ impl DirectWriter {
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        db.busy_timeout(Duration::from_secs(10))?;
+        db.busy_timeout(BUSY_TIMEOUT)?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -116,6 +116,11 @@ struct WriteGate {
     urgent: AtomicUsize,
     idle: Notify,
 }
+
+/// How long a connection waits for another process's write lock before failing. Within this
+/// process the writers take turns and never wait (see `Store::open`); the same on every
+/// connection, sqlx's and the store's own.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest a background write yields to urgent ones.
 const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(250);
@@ -183,7 +188,7 @@ impl Store {
             })
             // WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         if !memory {
             // No connection checkpoints inside its own commit (a checkpoint fsyncs and stalls
