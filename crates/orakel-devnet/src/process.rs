@@ -33,8 +33,8 @@ pub struct Anvil {
 
 /// The hardfork the devnet chain runs: the `evm_version` the contracts are compiled for
 /// (`contracts/foundry.toml`). anvil's default is newer, and from Prague on every block also
-/// writes its parent's hash into the EIP-2935 history contract, whose storage anvil hashes
-/// again in full for each block's state root, so blocks get slower as the chain grows.
+/// writes its parent's hash into the EIP-2935 history contract (a ring of 8,191 slots), whose
+/// storage anvil hashes again in full for each block's state root (ADR 0010).
 pub const HARDFORK: &str = "cancun";
 
 /// How many past block states the devnet's anvil keeps (in memory; none go to disk). Calls at
