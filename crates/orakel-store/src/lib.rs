@@ -62,6 +62,8 @@ pub struct Store {
     gate: Arc<WriteGate>,
     // The connection `write_inline` uses on a database file (none in memory).
     direct: Option<Arc<DirectWriter>>,
+    // The background WAL checkpointer's connection (none in memory).
+    checkpointer: Option<SqlitePool>,
 }
 
 /// A rusqlite connection to the database file, used only while holding sqlx's writer
@@ -216,7 +218,9 @@ impl Store {
                 source: e,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        if !memory {
+        let checkpointer = if memory {
+            None
+        } else {
             let checkpointer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options.clone())
@@ -225,8 +229,9 @@ impl Store {
                     url: redact_url(url),
                     source: e,
                 })?;
-            spawn_checkpointer(checkpointer);
-        }
+            spawn_checkpointer(checkpointer.clone());
+            Some(checkpointer)
+        };
         let direct = if memory {
             None
         } else {
@@ -256,6 +261,7 @@ impl Store {
             reader,
             gate: Arc::default(),
             direct,
+            checkpointer,
         })
     }
 
@@ -346,11 +352,15 @@ impl Store {
         Self::open("sqlite::memory:").await
     }
 
-    /// Closes every connection, waiting for in-flight statements.
+    /// Closes every connection, waiting for in-flight statements. The last connection to a
+    /// file checkpoints the WAL into it and removes it.
     pub async fn close(&self) {
         let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&self.pool)
             .await;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.close().await;
+        }
         self.reader.close().await;
         self.pool.close().await;
         if let Some(direct) = &self.direct {

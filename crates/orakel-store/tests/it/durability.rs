@@ -141,6 +141,24 @@ async fn reopening_does_not_migrate_again() {
 }
 
 #[tokio::test]
+async fn close_leaves_no_connection_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.sqlite");
+    let store = Store::open(&file_url(&path)).await.unwrap();
+    insert_job(&store, "0b7e3c1a-9d2f-4e5b-8a6c-1f2e3d4c5b6a").await;
+    let wal = dir.path().join("node.sqlite-wal");
+    assert!(wal.exists(), "an open store writes through the WAL");
+    store.close().await;
+    // SQLite removes the WAL when its last connection closes: any connection left open (the
+    // checkpointer's, a reader, the writer) would keep it.
+    assert!(!wal.exists(), "a connection outlived Store::close");
+    // Nothing was lost on the way: the job is in the database file itself.
+    let store = Store::open(&file_url(&path)).await.unwrap();
+    assert_eq!(store.list_jobs().await.unwrap().len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn only_sqlite_urls_are_accepted() {
     let err = Store::open("postgres://bob:secret@db/orakel")
         .await
