@@ -94,9 +94,10 @@ struct Inner {
     fees: fee_cache::FeeCache,
     missing_receipts: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     last_rebroadcast: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+    // The head-of-line transaction and the head when it was first seen stuck there.
+    head_of_line: std::sync::Mutex<Option<(i64, u64)>>,
 }
 
-/// A signed first attempt waiting for the broadcaster.
 /// What one broadcast batch did: ids sent, and `(id, error)` of those that failed.
 type BroadcastOutcome = (Vec<i64>, Vec<(i64, String)>);
 
@@ -119,6 +120,7 @@ enum Created {
     Existing(EthTxRow),
 }
 
+/// A signed first attempt waiting for the broadcaster.
 struct Outgoing {
     queued: std::time::Instant,
     row: EthTxRow,
@@ -140,6 +142,10 @@ const MAX_BATCHES_IN_FLIGHT: usize = 16;
 
 /// Most transactions taken from the queue at once.
 const MAX_BATCH: usize = 256;
+
+/// Blocks mined past a head-of-line transaction the endpoint already has before it is replaced
+/// at a higher fee, whatever `bump_after` says (the established node's default bump threshold).
+const HEAD_OF_LINE_BUMP_BLOCKS: u64 = 3;
 
 /// How long a mined nonce may lack a receipt of ours before the transaction is given up.
 const MISSING_RECEIPT_GRACE: Duration = Duration::from_secs(60);
@@ -212,6 +218,7 @@ impl TxManager {
             fees: fee_cache::FeeCache::default(),
             missing_receipts: std::sync::Mutex::new(std::collections::HashMap::new()),
             last_rebroadcast: std::sync::Mutex::new(std::collections::HashMap::new()),
+            head_of_line: std::sync::Mutex::new(None),
         });
         let tm = Self { inner };
         let looper = tm.clone();
@@ -309,13 +316,15 @@ impl TxManager {
                 .record(started.elapsed().as_secs_f64());
             match stored {
                 Ok(rows) => {
+                    // Answers first, the broadcaster last: the task woken last runs next on
+                    // this thread, so the send starts without waiting for another thread.
+                    let mut outgoing = Vec::with_capacity(rows.len());
                     for ((row, attempt, created), reply) in rows.into_iter().zip(replies) {
                         let answer = match attempt.filter(|_| created) {
                             Some(attempt) => {
                                 let (sent, on_wire) = tokio::sync::oneshot::channel();
                                 let hash = attempt.tx_hash.parse().ok();
-                                // Handed over in slice order, which is nonce order.
-                                let _ = self.inner.outbox.send(Outgoing {
+                                outgoing.push(Outgoing {
                                     queued: std::time::Instant::now(),
                                     row: row.clone(),
                                     raw: attempt.raw,
@@ -326,6 +335,10 @@ impl TxManager {
                             None => Created::Existing(row),
                         };
                         let _ = reply.send(Ok(answer));
+                    }
+                    // Handed over in slice order, which is nonce order.
+                    for item in outgoing {
+                        let _ = self.inner.outbox.send(item);
                     }
                 }
                 Err(e) => {
@@ -513,79 +526,88 @@ impl TxManager {
     }
 
     /// Sends handed-over first attempts in arrival (nonce) order; what is waiting when a send
-    /// starts goes out as one JSON-RPC batch.
+    /// starts goes out as one JSON-RPC batch. Batches go out in order without waiting for the
+    /// previous answer (anvil, for one, mines inside `eth_sendRawTransaction`); up to
+    /// [`MAX_BATCHES_IN_FLIGHT`] await their answers at once, driven by this task rather than
+    /// spawned, so a batch is on the wire in the same turn that took it from the queue.
     async fn broadcast_loop(
         self,
         mut rx: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
         cancel: CancellationToken,
     ) {
-        let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
+        use futures::StreamExt as _;
+        let mut in_flight = futures::stream::FuturesUnordered::new();
         loop {
-            let Some(batch) = next_batch(&mut rx, &cancel).await else {
-                return;
-            };
-            // Batches go out in order without waiting for the previous answer (anvil, for one,
-            // mines inside eth_sendRawTransaction); a few may be in flight at once.
-            let Ok(permit) = in_flight.clone().acquire_owned().await else {
-                return;
-            };
-            let this = self.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                // What is waiting goes out in nonce order as one JSON-RPC batch: one round trip
-                // however many runs finished at once. Endpoints may work through a batch's items
-                // concurrently; a nonce that arrives after its successor is fine for real nodes,
-                // and the head-of-line re-send in `check_open` covers endpoints that drop it.
-                let on_wire = std::time::Instant::now();
-                for item in &batch {
-                    metrics::histogram!("orakel_txm_outbox_wait_seconds")
-                        .record(on_wire.saturating_duration_since(item.queued).as_secs_f64());
+            // In-flight batches first: a batch just taken is polled (put on the wire) before
+            // the next is taken, so batches leave in the order they were taken.
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                first = rx.recv(), if in_flight.len() < MAX_BATCHES_IN_FLIGHT => {
+                    let Some(first) = first else { break };
+                    in_flight.push(self.send_batch(take_waiting(first, &mut rx)));
                 }
-                let raws: Vec<Vec<u8>> = batch.iter().map(|o| o.raw.clone()).collect();
-                let started = std::time::Instant::now();
-                let results = if let [one] = raws.as_slice() {
-                    vec![this.inner.rpc.send_raw(one).await]
-                } else {
-                    match this.inner.rpc.send_raw_batch(&raws).await {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let text = e.to_string();
-                            raws.iter()
-                                .map(|_| {
-                                    Err(Error::Rpc {
-                                        method: "eth_sendRawTransaction",
-                                        last: text.clone(),
-                                    })
-                                })
-                                .collect()
-                        }
-                    }
-                };
-                metrics::histogram!("orakel_txm_broadcast_rpc_seconds")
-                    .record(started.elapsed().as_secs_f64());
-                metrics::histogram!("orakel_txm_broadcast_batch_size").record(raws.len() as f64);
-                let mut sent_ids = Vec::with_capacity(batch.len());
-                let mut failed = Vec::new();
-                for (item, result) in batch.into_iter().zip(results) {
-                    match result {
-                        Ok(_) => sent_ids.push(item.row.id),
-                        Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
-                            sent_ids.push(item.row.id)
-                        }
-                        Err(e) => {
-                            tracing::warn!(tx = item.row.id, nonce = item.row.nonce, error = %e, "broadcast failed; will retry");
-                            metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
-                            failed.push((item.row.id, e.to_string()));
-                        }
-                    }
-                    let _ = item.sent.send(on_wire);
-                }
-                metrics::counter!("orakel_txm_broadcasts_total").increment(sent_ids.len() as u64);
-                // Recorded off the sending path: an unrecorded broadcast is only re-sent later,
-                // which is harmless.
-                let _ = this.inner.broadcasts.send((sent_ids, failed));
-            });
+            }
         }
+        // Batches already sent still get their answers recorded.
+        while in_flight.next().await.is_some() {}
+    }
+
+    /// Sends one batch of first attempts and hands the outcomes on.
+    async fn send_batch(&self, batch: Vec<Outgoing>) {
+        // What is waiting goes out in nonce order as one JSON-RPC batch: one round trip however
+        // many runs finished at once. Endpoints may work through a batch's items concurrently;
+        // a nonce that arrives after its successor is fine for real nodes, and the head-of-line
+        // re-send in `check_open` covers endpoints that drop it.
+        let on_wire = std::time::Instant::now();
+        for item in &batch {
+            metrics::histogram!("orakel_txm_outbox_wait_seconds")
+                .record(on_wire.saturating_duration_since(item.queued).as_secs_f64());
+        }
+        let raws: Vec<Vec<u8>> = batch.iter().map(|o| o.raw.clone()).collect();
+        let started = std::time::Instant::now();
+        let results = if let [one] = raws.as_slice() {
+            vec![self.inner.rpc.send_raw(one).await]
+        } else {
+            match self.inner.rpc.send_raw_batch(&raws).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let text = e.to_string();
+                    raws.iter()
+                        .map(|_| {
+                            Err(Error::Rpc {
+                                method: "eth_sendRawTransaction",
+                                last: text.clone(),
+                            })
+                        })
+                        .collect()
+                }
+            }
+        };
+        metrics::histogram!("orakel_txm_broadcast_rpc_seconds")
+            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("orakel_txm_broadcast_batch_size").record(raws.len() as f64);
+        let mut sent_ids = Vec::with_capacity(batch.len());
+        let mut failed = Vec::new();
+        for (item, result) in batch.into_iter().zip(results) {
+            match result {
+                Ok(_) => sent_ids.push(item.row.id),
+                Err(Error::RpcResponse { message, .. }) if is_already_known(&message) => {
+                    sent_ids.push(item.row.id)
+                }
+                Err(e) => {
+                    tracing::warn!(tx = item.row.id, nonce = item.row.nonce, error = %e, "broadcast failed; will retry");
+                    metrics::counter!("orakel_txm_broadcast_errors_total").increment(1);
+                    failed.push((item.row.id, e.to_string()));
+                }
+            }
+            let _ = item.sent.send(on_wire);
+        }
+        metrics::counter!("orakel_txm_broadcasts_total").increment(sent_ids.len() as u64);
+        // Recorded off the sending path: an unrecorded broadcast is only re-sent later, which
+        // is harmless.
+        let _ = self.inner.broadcasts.send((sent_ids, failed));
     }
 
     async fn confirm_loop(self, cancel: CancellationToken) {
@@ -687,24 +709,58 @@ impl TxManager {
                         // Left unsent by a previous process or a failed broadcast (younger
                         // ones may still be queued for the broadcaster).
                         self.broadcast(row, &last.raw).await;
-                    } else if row.nonce == mined_nonce
-                        && age >= UNSENT_GRACE
-                        && self.rebroadcast_due(row.id)
-                    {
-                        // The lowest unmined nonce holds every later one back; endpoints do
-                        // drop transactions, so send it again (same bytes, harmless if known).
-                        tracing::debug!(
-                            tx = row.id,
-                            nonce = row.nonce,
-                            "re-sending the head-of-line transaction"
-                        );
-                        metrics::counter!("orakel_txm_rebroadcasts_total").increment(1);
-                        self.broadcast(row, &last.raw).await;
+                    } else if row.nonce == mined_nonce && age >= UNSENT_GRACE {
+                        // The lowest unmined nonce holds every later one back.
+                        if self.passed_over(row.id).await? {
+                            // Blocks keep coming without it. A pool may hold a transaction it
+                            // wrongly counts as not ready (anvil can, under concurrent
+                            // submissions) and answers a re-send of the same bytes with "already
+                            // known"; a replacement at a higher fee is looked at afresh.
+                            tracing::warn!(
+                                tx = row.id,
+                                nonce = row.nonce,
+                                blocks = HEAD_OF_LINE_BUMP_BLOCKS,
+                                "head-of-line transaction passed over; replacing it"
+                            );
+                            self.bump(row, &last).await?;
+                        } else if self.rebroadcast_due(row.id) {
+                            // Endpoints do drop transactions: send it again (same bytes,
+                            // harmless if known).
+                            tracing::debug!(
+                                tx = row.id,
+                                nonce = row.nonce,
+                                "re-sending the head-of-line transaction"
+                            );
+                            metrics::counter!("orakel_txm_rebroadcasts_total").increment(1);
+                            self.broadcast(row, &last.raw).await;
+                        }
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether [`HEAD_OF_LINE_BUMP_BLOCKS`] blocks were mined since the head-of-line
+    /// transaction `tx_id` was first seen stuck there (re-armed after it says so).
+    async fn passed_over(&self, tx_id: i64) -> Result<bool> {
+        let head = self.head().await?;
+        let Ok(mut seen) = self.inner.head_of_line.lock() else {
+            return Ok(false);
+        };
+        match *seen {
+            Some((id, since)) if id == tx_id => {
+                let passed = head >= since.saturating_add(HEAD_OF_LINE_BUMP_BLOCKS);
+                if passed {
+                    *seen = None;
+                }
+                Ok(passed)
+            }
+            _ => {
+                *seen = Some((tx_id, head));
+                Ok(false)
+            }
+        }
     }
 
     /// True at most once per [`UNSENT_GRACE`] per transaction.
@@ -781,6 +837,11 @@ async fn next_batch<T>(
         () = cancel.cancelled() => return None,
         item = rx.recv() => item?,
     };
+    Some(take_waiting(first, rx))
+}
+
+/// `first` and whatever else is already waiting in `rx`, up to [`MAX_BATCH`] in all.
+fn take_waiting<T>(first: T, rx: &mut tokio::sync::mpsc::UnboundedReceiver<T>) -> Vec<T> {
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
@@ -788,7 +849,7 @@ async fn next_batch<T>(
             Err(_) => break,
         }
     }
-    Some(batch)
+    batch
 }
 
 /// Records broadcast outcomes, gathered for a moment so that they cost few commits on the

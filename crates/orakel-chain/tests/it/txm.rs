@@ -409,3 +409,46 @@ async fn a_stuck_transaction_is_bumped_and_mined_once() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_of_line_transaction_passed_over_for_blocks_is_replaced() {
+    // No time-based bump during the test: only blocks passing it over may trigger one.
+    let t = start(config()).await;
+    t.anvil.set_automine(false).await;
+    let sub = t
+        .txm
+        .submit(payment("fulfil/passed-over", Address::repeat_byte(0x43)))
+        .await
+        .unwrap();
+    let first = t.store.attempts(sub.tx_id).await.unwrap();
+    let first_fee: u128 = first[0].max_fee_per_gas.parse().unwrap();
+    // The endpoint has the transaction but every block leaves it out (its fee is below the
+    // base fee), as a pool that lost track of its nonce would.
+    let base: u128 = 100_000_000_000;
+    assert!(first_fee < base, "first attempt offers {first_fee}");
+    let attempts = eventually(
+        "a replacement of the passed-over transaction",
+        20,
+        || async {
+            let _: serde_json::Value = t
+                .anvil
+                .rpc(
+                    "anvil_setNextBlockBaseFeePerGas",
+                    serde_json::json!([format!("{base:#x}")]),
+                )
+                .await;
+            t.anvil.mine().await;
+            let a = t.store.attempts(sub.tx_id).await.unwrap();
+            (a.len() >= 2).then_some(a)
+        },
+    )
+    .await;
+    let bumped: u128 = attempts[1].max_fee_per_gas.parse().unwrap();
+    assert!(bumped >= first_fee * 110 / 100, "{first_fee} -> {bumped}");
+    assert_ne!(attempts[1].tx_hash, attempts[0].tx_hash, "a new attempt");
+    // Blocks at a normal base fee include it.
+    t.anvil.set_automine(true).await;
+    t.anvil.mine().await;
+    let row = wait_mined(&t.store, "fulfil/passed-over").await;
+    assert_eq!(row.state, EthTxState::Confirmed);
+}
