@@ -14,14 +14,13 @@ mod txm;
 
 use std::future::Future;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy_signer_local::PrivateKeySigner;
 use orakel_chain::Rpc;
-use orakel_contracts::anvil;
+use orakel_contracts::anvil::AnvilProcess;
 use serde::de::DeserializeOwned;
 
 /// anvil's default chain id.
@@ -38,7 +37,7 @@ pub fn closed_port() -> u16 {
 
 /// A running anvil, killed on drop.
 pub struct Anvil {
-    child: Child,
+    process: AnvilProcess,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     /// Provider without a wallet: anvil signs for its unlocked dev accounts.
@@ -53,53 +52,18 @@ impl Anvil {
 
     /// Like [`Anvil::start`] with extra command-line arguments.
     pub async fn start_with(extra: &[&str]) -> Self {
-        let path = anvil::locate().unwrap_or_else(|| {
-            panic!(
-                "anvil not found: set ${} to the anvil binary, put anvil on PATH, or run \
-                 scripts/setup-foundry.sh (installs {})",
-                anvil::ANVIL_ENV,
-                anvil::ANVIL_NPM_PATH
-            )
-        });
-        // A port picked this way can be taken by a parallel test before anvil binds it: retry.
-        for _ in 0..5 {
-            let port = closed_port();
-            let mut child = Command::new(&path)
-                .args([
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    &port.to_string(),
-                    "--silent",
-                ])
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start anvil at {}: {e}", path.display()));
-            let url = format!("http://127.0.0.1:{port}");
-            let provider = ProviderBuilder::new()
-                .connect_http(url.parse().unwrap())
-                .erased();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if provider.get_chain_id().await.is_ok() {
-                    return Self {
-                        child,
-                        url,
-                        provider,
-                    };
-                }
-                if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        let process = AnvilProcess::start(extra)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = process.url().to_string();
+        let provider = ProviderBuilder::new()
+            .connect_http(url.parse().unwrap())
+            .erased();
+        Self {
+            process,
+            url,
+            provider,
         }
-        panic!("anvil at {} did not start", path.display());
     }
 
     /// A raw JSON-RPC call (anvil_*, evm_* methods).
@@ -158,14 +122,7 @@ impl Anvil {
 
     /// Kills the process now (the URL becomes a dead endpoint).
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
 

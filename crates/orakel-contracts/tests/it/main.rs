@@ -7,87 +7,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use alloy::primitives::{Address, B256, I256, U256, keccak256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::{SolCall, SolEvent};
+use orakel_contracts::anvil::{self, AnvilProcess};
 use orakel_contracts::deploy::{self, ONE_LINK};
 use orakel_contracts::{
     LinkToken, ORACLE_REQUEST_DATA_VERSION, ORACLE_REQUEST_TOPIC, Oracle, OracleRequest,
-    OracleResponse, PriceConsumer, REQUEST_EXPIRY_SECS, RevertingConsumer, anvil,
+    OracleResponse, PriceConsumer, REQUEST_EXPIRY_SECS, RevertingConsumer,
 };
 
 mod pool;
 mod sla;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Kills anvil when the test ends, however it ends.
-struct AnvilProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for AnvilProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_anvil() -> AnvilProcess {
-    let path = anvil::locate().unwrap_or_else(|| {
-        panic!(
-            "anvil not found: set ${} to the anvil binary, put anvil on PATH, or run \
-             scripts/setup-foundry.sh (installs {})",
-            anvil::ANVIL_ENV,
-            anvil::ANVIL_NPM_PATH
-        )
-    });
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free local port")
-        .port();
-    let child = Command::new(&path)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--quiet",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start anvil at {}: {e}", path.display()));
-    AnvilProcess {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_until_ready<P: Provider>(provider: &P, anvil: &mut AnvilProcess) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if provider.get_chain_id().await.is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = anvil.child.try_wait() {
-            panic!("anvil exited before it was ready: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "anvil did not answer on {} within 30 s",
-            anvil.url
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn oracle_request_in(receipt: &TransactionReceipt) -> (Address, OracleRequest) {
     let log = receipt
@@ -102,10 +36,9 @@ fn oracle_request_in(receipt: &TransactionReceipt) -> (Address, OracleRequest) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_request_and_fulfil_on_anvil() -> TestResult {
-    let mut anvil = start_anvil();
+    let anvil = AnvilProcess::start(&[]).await?;
     // No wallet: anvil signs for its unlocked dev accounts (eth_sendTransaction with `from`).
-    let provider = ProviderBuilder::new().connect_http(anvil.url.parse()?);
-    wait_until_ready(&provider, &mut anvil).await;
+    let provider = ProviderBuilder::new().connect_http(anvil.url().parse()?);
     let accounts = provider.get_accounts().await?;
     let (owner, node, stranger) = (accounts[0], accounts[1], accounts[2]);
 

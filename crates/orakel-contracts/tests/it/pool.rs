@@ -8,13 +8,14 @@ use orakel_contracts::deploy::{self, ONE_LINK};
 use orakel_contracts::pool::{self, NewNode, PoolSetup};
 use orakel_contracts::staking::{LinkPool, PoolRegistry, names, stake_payload};
 
-use crate::{TestResult, start_anvil, wait_until_ready};
+use orakel_contracts::anvil::AnvilProcess;
+
+use crate::TestResult;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_deploys_creates_a_node_and_takes_a_stake_on_anvil() -> TestResult {
-    let mut anvil = start_anvil();
-    let provider = ProviderBuilder::new().connect_http(anvil.url.parse()?);
-    wait_until_ready(&provider, &mut anvil).await;
+    let anvil = AnvilProcess::start(&[]).await?;
+    let provider = ProviderBuilder::new().connect_http(anvil.url().parse()?);
     let accounts = provider.get_accounts().await?;
     let (owner, operator, staker) = (accounts[0], accounts[1], accounts[2]);
 

@@ -10,7 +10,9 @@ use orakel_contracts::deploy::{self, ONE_LINK};
 use orakel_contracts::sla::{self, Market, SlaTerms, round_status, sla_status};
 use orakel_contracts::{LinkToken, Reputation, SlaFeed, SlaMarket, TrimmedMeanAggregator};
 
-use crate::{TestResult, start_anvil, wait_until_ready};
+use orakel_contracts::anvil::AnvilProcess;
+
+use crate::TestResult;
 
 fn terms(stack: &deploy::SlaStack, bidding_ends: u64, aggregator: Address) -> SlaTerms {
     SlaTerms {
@@ -38,9 +40,8 @@ fn terms(stack: &deploy::SlaStack, bidding_ends: u64, aggregator: Address) -> Sl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sla_stack_commitment_and_one_round_on_anvil() -> TestResult {
-    let mut anvil = start_anvil();
-    let provider = ProviderBuilder::new().connect_http(anvil.url.parse()?);
-    wait_until_ready(&provider, &mut anvil).await;
+    let anvil = AnvilProcess::start(&[]).await?;
+    let provider = ProviderBuilder::new().connect_http(anvil.url().parse()?);
     let accounts = provider.get_accounts().await?;
     let (owner, oracle) = (accounts[0], accounts[1]);
 

@@ -3,13 +3,13 @@
 //! (D = S/T × O after the operator fee and the owners' share).
 
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy_signer_local::PrivateKeySigner;
 use orakel_contracts::LinkToken;
+use orakel_contracts::anvil::AnvilProcess;
 use orakel_contracts::deploy::{self, ONE_LINK};
 use orakel_contracts::staking::{LinkPool, PoolOwners, PoolRegistry};
 use serde_json::Value;
@@ -17,59 +17,6 @@ use serde_json::Value;
 /// anvil's well-known dev keys (accounts 1 and 2 of its default mnemonic); public test keys.
 const OPERATOR_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const ALICE_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
-
-/// Kills anvil when the test ends, however it ends.
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_anvil() -> Anvil {
-    let path = orakel_contracts::anvil::locate()
-        .expect("anvil not found: run `make setup` (or set ORAKEL_ANVIL)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free local port")
-        .port();
-    let child = StdCommand::new(&path)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--quiet",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start anvil at {}: {e}", path.display()));
-    Anvil {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_until_ready<P: Provider>(provider: &P, anvil: &mut Anvil) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while provider.get_chain_id().await.is_err() {
-        if let Ok(Some(status)) = anvil.child.try_wait() {
-            panic!("anvil exited before it was ready: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "anvil did not answer within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// What one run of the binary left.
 struct Run {
@@ -176,10 +123,11 @@ fn write_keystore(dir: &Path, key: &str, password: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_cli_stakes_distributes_withdraws_and_enforces_node_rules() {
-    let mut anvil = start_anvil();
-    let provider = ProviderBuilder::new().connect_http(anvil.url.parse().expect("anvil url"));
-    wait_until_ready(&provider, &mut anvil).await;
-    let url = anvil.url.clone();
+    let anvil = AnvilProcess::start(&[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = ProviderBuilder::new().connect_http(anvil.url().parse().expect("anvil url"));
+    let url = anvil.url().to_string();
     let accounts = provider.get_accounts().await.expect("accounts");
     let (owner, operator, alice, bob, carol) = (
         accounts[0],
@@ -615,10 +563,11 @@ async fn pool_cli_stakes_distributes_withdraws_and_enforces_node_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_cli_refuses_bad_input_readably_and_never_prints_rpc_secrets() {
-    let mut anvil = start_anvil();
-    let provider = ProviderBuilder::new().connect_http(anvil.url.parse().expect("anvil url"));
-    wait_until_ready(&provider, &mut anvil).await;
-    let url = anvil.url.clone();
+    let anvil = AnvilProcess::start(&[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = ProviderBuilder::new().connect_http(anvil.url().parse().expect("anvil url"));
+    let url = anvil.url().to_string();
     let accounts = provider.get_accounts().await.expect("accounts");
     let owner = accounts[0];
     let owner_s = owner.to_string();
