@@ -709,8 +709,12 @@ impl TxManager {
                         // Left unsent by a previous process or a failed broadcast (younger
                         // ones may still be queued for the broadcaster).
                         self.broadcast(row, &last.raw).await;
-                    } else if row.nonce == mined_nonce && age >= UNSENT_GRACE {
-                        // The lowest unmined nonce holds every later one back.
+                    } else if row.nonce == mined_nonce
+                        && age >= UNSENT_GRACE
+                        && self.rebroadcast_due(row.id)
+                    {
+                        // The lowest unmined nonce holds every later one back: once per
+                        // UNSENT_GRACE it is sent again or, when passed over, replaced.
                         if self.passed_over(row.id).await? {
                             // Blocks keep coming without it. A pool may hold a transaction it
                             // wrongly counts as not ready (anvil can, under concurrent
@@ -723,7 +727,7 @@ impl TxManager {
                                 "head-of-line transaction passed over; replacing it"
                             );
                             self.bump(row, &last).await?;
-                        } else if self.rebroadcast_due(row.id) {
+                        } else {
                             // Endpoints do drop transactions: send it again (same bytes,
                             // harmless if known).
                             tracing::debug!(
