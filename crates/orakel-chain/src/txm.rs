@@ -94,6 +94,8 @@ struct Inner {
     fees: fee_cache::FeeCache,
     missing_receipts: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     last_rebroadcast: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+    // When each transaction stuck at the fee cap was last reported.
+    cap_warned: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     // The head-of-line transaction and the head when it was first seen stuck there.
     head_of_line: std::sync::Mutex<Option<(i64, u64)>>,
 }
@@ -146,6 +148,9 @@ const MAX_BATCH: usize = 256;
 /// Blocks mined past a head-of-line transaction the endpoint already has before it is replaced
 /// at a higher fee, whatever `bump_after` says (the established node's default bump threshold).
 const HEAD_OF_LINE_BUMP_BLOCKS: u64 = 3;
+
+/// How often a transaction stuck at the fee cap is reported.
+const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// How long a mined nonce may lack a receipt of ours before the transaction is given up.
 const MISSING_RECEIPT_GRACE: Duration = Duration::from_secs(60);
@@ -218,6 +223,7 @@ impl TxManager {
             fees: fee_cache::FeeCache::default(),
             missing_receipts: std::sync::Mutex::new(std::collections::HashMap::new()),
             last_rebroadcast: std::sync::Mutex::new(std::collections::HashMap::new()),
+            cap_warned: std::sync::Mutex::new(std::collections::HashMap::new()),
             head_of_line: std::sync::Mutex::new(None),
         });
         let tm = Self { inner };
@@ -769,20 +775,7 @@ impl TxManager {
 
     /// True at most once per [`UNSENT_GRACE`] per transaction.
     fn rebroadcast_due(&self, tx_id: i64) -> bool {
-        let Ok(mut m) = self.inner.last_rebroadcast.lock() else {
-            return false;
-        };
-        let now = std::time::Instant::now();
-        match m.get(&tx_id) {
-            Some(at) if now.duration_since(*at) < UNSENT_GRACE => false,
-            _ => {
-                if m.len() > 1024 {
-                    m.clear();
-                }
-                m.insert(tx_id, now);
-                true
-            }
-        }
+        once_per(&self.inner.last_rebroadcast, tx_id, UNSENT_GRACE)
     }
 
     fn missing_since(&self, tx_id: i64) -> std::time::Instant {
@@ -811,11 +804,14 @@ impl TxManager {
             .max(market_tip)
             .min(fee);
         if fee <= old_fee {
-            tracing::warn!(
-                tx = row.id,
-                fee,
-                "transaction stuck at the fee cap; not bumping further"
-            );
+            // Asked again on every pass while it stays stuck: say so now and then, not each time.
+            if once_per(&self.inner.cap_warned, row.id, CAP_WARNING_EVERY) {
+                tracing::warn!(
+                    tx = row.id,
+                    fee,
+                    "transaction stuck at the fee cap; not bumping further"
+                );
+            }
             return Ok(());
         }
         tracing::info!(
@@ -842,6 +838,29 @@ async fn next_batch<T>(
         item = rx.recv() => item?,
     };
     Some(take_waiting(first, rx))
+}
+
+/// True when `tx_id` has no entry in `last` younger than `every`, and records now as its
+/// entry then. Bounded: the map starts over past 1,024 entries (at worst one early repeat).
+fn once_per(
+    last: &std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+    tx_id: i64,
+    every: Duration,
+) -> bool {
+    let Ok(mut m) = last.lock() else {
+        return false;
+    };
+    let now = std::time::Instant::now();
+    match m.get(&tx_id) {
+        Some(at) if now.duration_since(*at) < every => false,
+        _ => {
+            if m.len() > 1024 {
+                m.clear();
+            }
+            m.insert(tx_id, now);
+            true
+        }
+    }
 }
 
 /// `first` and whatever else is already waiting in `rx`, up to [`MAX_BATCH`] in all.
@@ -885,4 +904,31 @@ fn is_already_known(message: &str) -> bool {
 /// Time since a stored micro timestamp.
 fn since_micros(at: i64) -> Duration {
     Duration::from_micros(u64::try_from(now_micros() - at).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_per_lets_each_transaction_through_once_per_interval() {
+        let last = std::sync::Mutex::new(std::collections::HashMap::new());
+        let hour = Duration::from_secs(3_600);
+        assert!(once_per(&last, 7, hour), "first time");
+        assert!(!once_per(&last, 7, hour), "again within the interval");
+        assert!(
+            once_per(&last, 8, hour),
+            "another transaction is not held back"
+        );
+        assert!(once_per(&last, 7, Duration::ZERO), "after the interval");
+    }
+
+    #[test]
+    fn once_per_stays_bounded() {
+        let last = std::sync::Mutex::new(std::collections::HashMap::new());
+        for id in 0..5_000 {
+            assert!(once_per(&last, id, Duration::from_secs(60)));
+        }
+        assert!(last.lock().unwrap().len() <= 1_025);
+    }
 }
