@@ -85,6 +85,18 @@ impl Anvil {
         let _: serde_json::Value = self.rpc("evm_mine", serde_json::json!([])).await;
     }
 
+    /// Mines one block whose base fee is `wei` (what a transaction offering less cannot
+    /// get into).
+    pub async fn mine_at_base_fee(&self, wei: u128) {
+        let _: serde_json::Value = self
+            .rpc(
+                "anvil_setNextBlockBaseFeePerGas",
+                serde_json::json!([format!("{wei:#x}")]),
+            )
+            .await;
+        self.mine().await;
+    }
+
     /// Turns automine on or off.
     pub async fn set_automine(&self, on: bool) {
         let _: serde_json::Value = self.rpc("evm_setAutomine", serde_json::json!([on])).await;

@@ -336,14 +336,7 @@ async fn a_stuck_transaction_is_bumped_and_mined_once() {
     // The base fee jumps above what the transaction offers: it cannot be included.
     let base: u128 = 100_000_000_000;
     assert!(first_fee < base, "first attempt offers {first_fee}");
-    let _: serde_json::Value = t
-        .anvil
-        .rpc(
-            "anvil_setNextBlockBaseFeePerGas",
-            serde_json::json!([format!("{base:#x}")]),
-        )
-        .await;
-    t.anvil.mine().await;
+    t.anvil.mine_at_base_fee(base).await;
     let block = t.anvil.provider.get_block_number().await.unwrap();
     let receipt = t
         .anvil
@@ -430,14 +423,7 @@ async fn a_head_of_line_transaction_passed_over_for_blocks_is_replaced() {
         "a replacement of the passed-over transaction",
         20,
         || async {
-            let _: serde_json::Value = t
-                .anvil
-                .rpc(
-                    "anvil_setNextBlockBaseFeePerGas",
-                    serde_json::json!([format!("{base:#x}")]),
-                )
-                .await;
-            t.anvil.mine().await;
+            t.anvil.mine_at_base_fee(base).await;
             let a = t.store.attempts(sub.tx_id).await.unwrap();
             (a.len() >= 2).then_some(a)
         },
