@@ -56,7 +56,7 @@ bridge_path = os.path.join(root, "target", "criterion", "bridge", "roundtrip", "
 with open(bridge_path) as f:
     bridge_p50_ms = json.load(f)["median"]["point_estimate"] / 1e6
 ref = load_optional("direct_request_ref.json")
-niced = load_optional("direct_request_chain_niced.json")
+one_session = load_optional("direct_request_one_session.json")
 
 results_path = os.path.join(root, "bench", "results.json")
 results = {}
@@ -74,13 +74,14 @@ results.update({
     "pipeline.task_executions_per_s": round(task_execs),
     "bridge.roundtrip_p50_ms": round(bridge_p50_ms, 4),
 })
-for key in [k for k in results if k.startswith("direct_request.chain_niced.")]:
-    del results[key]  # only this run's figures
-if niced is not None:
+# Only this run's reference figures (`chain_niced` was the reference before ADR 0012).
+for key in [k for k in results if k.startswith(("direct_request.chain_niced.", "direct_request.one_session."))]:
+    del results[key]
+if one_session is not None:
     results.update({
-        "direct_request.chain_niced.fulfilments_per_s": round(niced["fulfilments_per_s"], 1),
-        "direct_request.chain_niced.latency_p50_ms": round(niced["latency_p50_ms"], 2),
-        "direct_request.chain_niced.latency_p99_ms": round(niced["latency_p99_ms"], 2),
+        "direct_request.one_session.fulfilments_per_s": round(one_session["fulfilments_per_s"], 1),
+        "direct_request.one_session.latency_p50_ms": round(one_session["latency_p50_ms"], 2),
+        "direct_request.one_session.latency_p99_ms": round(one_session["latency_p99_ms"], 2),
     })
 for key, value in gas.items():
     if key.startswith(("commit_reveal.", "staking.")) and "finalising" not in key:
@@ -113,9 +114,9 @@ rows = [
 if ref is not None:
     rows.insert(3, (f"reference: same latency at {ref['offered_per_s']:.0f} requests/s, p50 / p99",
                     f"{ref['latency_p50_ms']:.2f} / {ref['latency_p99_ms']:.2f} ms", "—", ""))
-if niced is not None:
-    rows.insert(4 if ref is not None else 3, (f"reference: same load, anvil at nice {niced['chain_nice']} (the node gets a core first), p50 / p99 ({niced['fulfilments_per_s']:.1f} fulfilments/s)",
-                    f"{niced['latency_p50_ms']:.2f} / {niced['latency_p99_ms']:.2f} ms", "—", ""))
+if one_session is not None:
+    rows.insert(4 if ref is not None else 3, (f"reference: same load, anvil and node in one session (one scheduling group, as before ADR 0012), p50 / p99 ({one_session['fulfilments_per_s']:.1f} fulfilments/s)",
+                    f"{one_session['latency_p50_ms']:.2f} / {one_session['latency_p99_ms']:.2f} ms", "—", ""))
 per_oracle = gas["commit_reveal.gas_per_oracle"]
 sla_rows = [
     ("commit (does not open reveals), n = 7", f"{gas['commit_reveal.gas_commit']:,}", "", ""),
@@ -181,13 +182,16 @@ latency_text = (
     "group commit that creates, signs and stores the fulfilment; everything else is written "
     "behind. Each of these waits for CPU: anvil mines a block inside every "
     "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores "
-    "(ADR 0010 keeps it from slowing down much as its chain grows). The reference rows show the same node at a "
-    "fifth of the load, and at the full load with anvil at a lower CPU priority. Much of the "
-    "difference between that row and the main one is time the node waits for a core anvil "
-    "holds; a niced anvil also falls behind in bursts, which shows in that row's p99. "
-    "Runs of the same binary vary by a few milliseconds; compare changes with interleaved runs. "
+    "(ADR 0010 keeps it from slowing down much as its chain grows). anvil and the node run as "
+    "separate services, each in a session of its own and so its own scheduling group (ADR 0012). "
+    "The reference rows show the same node at a fifth of the load, where the cores are not "
+    "saturated, and at the full load with anvil and the node in one session, where each of "
+    "anvil's mining threads competes with the node's threads one by one. "
+    "Runs of the same binary vary by a few milliseconds, and from hour to hour on this machine; "
+    "compare changes with interleaved runs. "
     "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md, "
-    "0009-direct-writer.md and 0010-devnet-chain-growth.md have the analysis and the next steps."
+    "0009-direct-writer.md, 0010-devnet-chain-growth.md and 0012-service-sessions.md have the "
+    "analysis and the next steps."
 )
 text = f"""# Benchmarks
 
@@ -222,7 +226,7 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 
 - **End to end** (`./target/release/orakel bench --rate {rate} --duration {duration}`, release
   build): a fresh anvil with automine, the contracts, the source simulator without faults, and one
-  node process with the devnet's price job asking one source (`decode_log → cborparse → http →
+  node process (anvil and the node each in a session of their own, ADR 0012) with the devnet's price job asking one source (`decode_log → cborparse → http →
   jsonparse → median → multiply → ethabiencode ×2 → ethtx`). A load generator sends pre-signed
   `PriceConsumer.requestPrice` transactions at {rate}/s for {duration}. *Fulfilments/s* counts
   `PriceFulfilled` events mined between the end of a 5 s warm-up and the end of the window.

@@ -39,6 +39,9 @@ pub struct BenchReport {
     pub offered_per_s: f64,
     /// Nice value anvil ran at (0: the same priority as the node).
     pub chain_nice: u8,
+    /// Whether anvil and the node ran in sessions of their own (separate scheduling groups,
+    /// ADR 0012) or in the bench's.
+    pub own_sessions: bool,
     /// Requests sent.
     pub sent: usize,
     /// Fulfilments mined per second between warm-up and the end of the window.
@@ -321,6 +324,7 @@ pub async fn run(
     Ok(BenchReport {
         offered_per_s: f64::from(opts.rate),
         chain_nice: devnet.cfg.chain_nice,
+        own_sessions: devnet.cfg.own_sessions,
         sent: total,
         fulfilments_per_s: rate,
         fulfilled_total: fulfilled,

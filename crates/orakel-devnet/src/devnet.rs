@@ -47,6 +47,10 @@ pub struct DevnetConfig {
     pub poll_interval: Duration,
     /// Nice value anvil starts with (0: the same priority as the nodes).
     pub chain_nice: u8,
+    /// Start anvil and every node in a session of their own, so that the kernel schedules
+    /// them as separate services (`process::own_service`, ADR 0012). Off: they share the
+    /// devnet's session and its one scheduling group.
+    pub own_sessions: bool,
     /// LINK given to each consumer.
     pub consumer_funding: U256,
     /// Keep `root` instead of wiping it.
@@ -83,6 +87,7 @@ impl DevnetConfig {
             http_timeout: "2s".into(),
             poll_interval: Duration::from_millis(25),
             chain_nice: 0,
+            own_sessions: true,
             consumer_funding: deploy::ONE_LINK * U256::from(100_000u64),
             keep: false,
             single_source_job: false,
@@ -262,6 +267,7 @@ impl Devnet {
                     cfg.chain_id,
                     &cfg.root.join("anvil.log"),
                     cfg.chain_nice,
+                    cfg.own_sessions,
                 )
                 .await?;
                 progress(&format!(
@@ -458,8 +464,15 @@ impl Devnet {
         )
         .await?;
 
-        let process =
-            NodeProcess::spawn(&cfg.exe, &root, &password_file, api_addr, init.address).await?;
+        let process = NodeProcess::spawn(
+            &cfg.exe,
+            &root,
+            &password_file,
+            api_addr,
+            init.address,
+            cfg.own_sessions,
+        )
+        .await?;
         let job_id = Uuid::new_v4();
         let job_spec = if cfg.single_source_job {
             crate::spec::url_job(
@@ -592,8 +605,15 @@ impl Devnet {
         node_cfg.sla.pool_node = pool_node;
         node_cfg.save()?;
 
-        let process =
-            NodeProcess::spawn(&self.cfg.exe, root, password_file, api_addr, address).await?;
+        let process = NodeProcess::spawn(
+            &self.cfg.exe,
+            root,
+            password_file,
+            api_addr,
+            address,
+            self.cfg.own_sessions,
+        )
+        .await?;
         let sim_base = self.sim.base_url();
         let job_spec = crate::spec::SlaJob {
             name: &format!("devnet-sla-{index}"),

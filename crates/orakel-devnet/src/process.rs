@@ -1,5 +1,7 @@
 //! Child processes of the devnet: anvil and orakel nodes. Each is killed when its handle drops,
-//! so an interrupted devnet leaves nothing running.
+//! and by the kernel when the devnet dies without dropping it, so an interrupted devnet leaves
+//! nothing running. Each can run in a session of its own, as a separate service would
+//! ([`own_service`], ADR 0012).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -45,11 +47,18 @@ pub const STATE_HISTORY: &str = "64";
 impl Anvil {
     /// Starts anvil (automine, [`HARDFORK`], [`STATE_HISTORY`] past states in memory) on a
     /// free port and waits until it answers. A `nice` above 0 starts it (every thread it will
-    /// have) at that lower CPU priority.
+    /// have) at that lower CPU priority; `own_session` starts it in a session of its own
+    /// ([`own_service`]).
     ///
     /// Without `--prune-history` anvil serialises older states to disk: CPU taken from the
     /// nodes under load, and gigabytes left behind by a killed anvil (ADR 0010).
-    pub async fn start(binary: &Path, chain_id: u64, log: &Path, nice: u8) -> Result<Self> {
+    pub async fn start(
+        binary: &Path,
+        chain_id: u64,
+        log: &Path,
+        nice: u8,
+        own_session: bool,
+    ) -> Result<Self> {
         let port = free_port()?;
         // Left by devnets before ADR 0010 (`--keep` keeps the root, and so this directory).
         let _ = std::fs::remove_dir_all(log.with_file_name("anvil-states"));
@@ -88,6 +97,7 @@ impl Anvil {
             })?))
             .stderr(Stdio::from(log_file))
             .kill_on_drop(true);
+        own_service(&mut command, own_session);
         let child = command.spawn().map_err(|e| Error::Io {
             // The program and arguments as run (`nice …` when niced).
             what: format!("starting anvil: {:?}", command.as_std()),
@@ -137,16 +147,19 @@ pub struct NodeProcess {
     pub address: Address,
     exe: PathBuf,
     password_file: PathBuf,
+    own_session: bool,
 }
 
 impl NodeProcess {
-    /// Starts `exe node start --root <root>` and waits for its health endpoint.
+    /// Starts `exe node start --root <root>` and waits for its health endpoint. With
+    /// `own_session` it (and every restart) runs in a session of its own ([`own_service`]).
     pub async fn spawn(
         exe: &Path,
         root: &Path,
         password_file: &Path,
         api_addr: SocketAddr,
         address: Address,
+        own_session: bool,
     ) -> Result<Self> {
         let mut node = Self {
             child: None,
@@ -156,6 +169,7 @@ impl NodeProcess {
             address,
             exe: exe.to_path_buf(),
             password_file: password_file.to_path_buf(),
+            own_session,
         };
         node.start().await?;
         Ok(node)
@@ -176,7 +190,8 @@ impl NodeProcess {
             what: "log file".into(),
             source: e,
         })?;
-        let child = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .arg("node")
             .arg("start")
             .arg("--root")
@@ -193,12 +208,12 @@ impl NodeProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(err_file))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| Error::Io {
-                what: format!("starting {}", self.exe.display()),
-                source: e,
-            })?;
+            .kill_on_drop(true);
+        own_service(&mut command, self.own_session);
+        let child = command.spawn().map_err(|e| Error::Io {
+            what: format!("starting {}", self.exe.display()),
+            source: e,
+        })?;
         self.child = Some(child);
         self.wait_healthy().await
     }
@@ -266,6 +281,44 @@ impl NodeProcess {
     }
 }
 
+/// Sets up `command` as a service of the devnet:
+///
+/// - **Killed with the devnet.** The child gets SIGKILL when the thread that spawns it exits
+///   (`PR_SET_PDEATHSIG`), so a devnet, bench or test killed without running its destructors
+///   (SIGKILL, a panic that aborts) leaves no anvil or node behind. Devnet processes are spawned
+///   from runtime worker threads, which live as long as the devnet. A devnet that died before
+///   the child armed this is caught by comparing the parent's process id.
+/// - **A session of its own, with `own_session`.** With the kernel's autogroup scheduling
+///   (`/proc/sys/kernel/sched_autogroup_enabled`, on by default) every session is one
+///   scheduling group, and the CPU is shared between groups first, then between the threads of
+///   a group. A chain and an oracle node deployed as separate services (systemd units,
+///   containers: each its own cgroup) are scheduled that way. Started from one session, anvil's
+///   mining threads instead compete with the node's threads one by one, and on a small machine
+///   the node waits for cores anvil holds (ADR 0012). Ctrl-C in a terminal then reaches only the
+///   devnet, which stops its services itself.
+fn own_service(command: &mut Command, own_session: bool) {
+    let devnet = std::process::id();
+    #[allow(unsafe_code)]
+    // SAFETY: the closure runs in the forked child before `exec`. It calls only `setsid`,
+    // `prctl` and `getppid`, which are async-signal-safe system calls, allocates nothing and
+    // touches no lock, as `pre_exec` requires.
+    unsafe {
+        command.pre_exec(move || {
+            if own_session && libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The devnet died between `fork` and `prctl`: nobody would stop this child.
+            if u32::try_from(libc::getppid()).ok() != Some(devnet) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Resident set size of a process in MiB (Linux `/proc`), if readable.
 pub fn rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -276,7 +329,68 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::HARDFORK;
+    use super::{Command, HARDFORK, own_service};
+
+    /// `(state, session id)` of a process, from `/proc/<pid>/stat`.
+    fn state_and_session(pid: u32) -> Option<(char, u32)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "pid (comm) state ppid pgrp session …"; comm may hold spaces, so split after ')'.
+        let mut rest = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+        let state = rest.next()?.chars().next()?;
+        let session = rest.nth(2)?.parse().ok()?;
+        Some((state, session))
+    }
+
+    /// Starts `sleep 30` through [`own_service`] on a thread of its own that then exits, the
+    /// way a devnet dies without stopping its children. Returns the child's pid and session.
+    fn start_service_on_a_thread_that_exits(own_session: bool) -> (u32, u32) {
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut command = Command::new("sleep");
+                command.arg("30");
+                own_service(&mut command, own_session);
+                let child = command.spawn().expect("sleep starts");
+                let pid = child.id().expect("running");
+                let (_, session) = state_and_session(pid).expect("child in /proc");
+                (pid, session)
+            })
+        })
+        .join()
+        .expect("thread")
+    }
+
+    fn wait_until_dead(pid: u32) -> bool {
+        for _ in 0..100 {
+            match state_and_session(pid) {
+                None | Some(('Z' | 'X', _)) => return true,
+                Some(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_service_gets_a_session_of_its_own_and_dies_with_the_thread_that_started_it() {
+        let own = state_and_session(std::process::id()).expect("own stat").1;
+        let (pid, session) = start_service_on_a_thread_that_exits(true);
+        assert_eq!(session, pid, "the service leads a session of its own");
+        assert_ne!(session, own);
+        assert!(
+            wait_until_dead(pid),
+            "the service outlived the thread that started it"
+        );
+
+        let (pid, session) = start_service_on_a_thread_that_exits(false);
+        assert_eq!(session, own, "without own_session it stays in ours");
+        assert!(
+            wait_until_dead(pid),
+            "the service outlived the thread that started it"
+        );
+    }
 
     /// The devnet chain must accept every opcode the contracts are compiled to use, and should
     /// not run a later hardfork's per-block system writes the contracts never asked for.

@@ -89,6 +89,12 @@ pub struct BenchArgs {
     /// gets a core before the chain does. 0 shares the CPU equally.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=19))]
     chain_nice: u8,
+    /// Start anvil and the node in this process's session, one scheduling group whose threads
+    /// all compete with each other, instead of each in a session of its own as separate
+    /// services are scheduled (ADR 0012). A reference for how much of the latency is waiting
+    /// for a core the chain holds.
+    #[arg(long)]
+    one_session: bool,
 }
 
 /// `orakel bench-sla`
@@ -134,11 +140,26 @@ fn sim_config(seed: Option<u64>, no_faults: bool, sources: usize) -> orakel_sim:
     if no_faults { sim.without_faults() } else { sim }
 }
 
+/// Cancelled on Ctrl-C or SIGTERM. The devnet's services run in sessions of their own (ADR
+/// 0012), so a terminal's Ctrl-C reaches only the devnet, which then stops them.
 fn interrupt_token() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut sigterm) => {
+                    sigterm.recv().await;
+                }
+                // Without a SIGTERM handler its default action ends the devnet, and the
+                // kernel then kills the services (`PR_SET_PDEATHSIG`).
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
         t.cancel();
     });
     token
@@ -341,6 +362,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     cfg.allowed_faults = 0;
     cfg.poll_interval = Duration::from_millis(50);
     cfg.chain_nice = args.chain_nice;
+    cfg.own_sessions = !args.one_session;
     let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
     let report = orakel_devnet::bench::run(
         &devnet,
