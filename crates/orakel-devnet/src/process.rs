@@ -285,9 +285,10 @@ impl NodeProcess {
 ///
 /// - **Killed with the devnet.** The child gets SIGKILL when the thread that spawns it exits
 ///   (`PR_SET_PDEATHSIG`), so a devnet, bench or test killed without running its destructors
-///   (SIGKILL, a panic that aborts) leaves no anvil or node behind. Devnet processes are spawned
-///   from runtime worker threads, which live as long as the devnet. A devnet that died before
-///   the child armed this is caught by comparing the parent's process id.
+///   (SIGKILL, a panic that aborts) leaves no anvil or node behind. The devnet spawns them from
+///   the thread that drives it (the main thread, a runtime worker or a test's thread), which
+///   lives as long as the devnet. A devnet that died before the child armed this is caught by
+///   comparing the parent's process id.
 /// - **A session of its own, with `own_session`.** With the kernel's autogroup scheduling
 ///   (`/proc/sys/kernel/sched_autogroup_enabled`, on by default) every session is one
 ///   scheduling group, and the CPU is shared between groups first, then between the threads of
