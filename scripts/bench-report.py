@@ -261,9 +261,10 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   including the input and output JSON-Schema checks: the node-side overhead of an adapter call.
 - **Reference** (`orakel bench --rate 50 --duration 20s`, same binary, same machine, right after
   the main run): the latency of the same node when anvil does not saturate the cores.
-- **Reference, chain at lower priority** (`orakel bench --rate {rate} --duration {duration}
-  --chain-nice 10`): the main run again with anvil started under `nice -n 10` (every one of its
-  threads), as if the chain ran on other cores but still on this machine.
+- **Reference, one session** (`orakel bench --rate {rate} --duration {duration}
+  --one-session`): the main run again with anvil and the node in the bench's own session, so
+  one scheduling group whose threads all compete with each other. This was the main setting
+  before ADR 0012.
 
 The end-to-end run shares the 2 cores with anvil, the simulator and the load generator, so the
 node's figures are a lower bound of what it does on its own.
