@@ -2,9 +2,11 @@
 //! job's `minIncomingConfirmations` the job's pipeline runs once for it, and its `ethtx` task
 //! sends the fulfilment. `CancelOracleRequest` cancels a request that has not been served.
 //!
-//! Crash safety: a log is stored (with the listener checkpoint) before anything acts on it;
-//! a run keeps one id for its request across restarts, and the transaction manager keys
-//! transactions by run id and task, so a request resumed after a crash reuses its transaction.
+//! Crash safety: a log is stored (with the listener checkpoint) before anything it causes
+//! leaves the node or the database (a run may start fetching while its request is written, but
+//! sends and records nothing before it is stored); a run keeps one id for its request across
+//! restarts, and the transaction manager keys transactions by run id and task, so a request
+//! resumed after a crash reuses its transaction.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,7 @@ use orakel_chain::{LogBatch, LogHandler, Rpc};
 use orakel_contracts::{CancelOracleRequest, OracleRequest};
 use orakel_pipeline::{RunContext, RunState as PipelineRunState, Runner, Value};
 use orakel_store::{
-    FinishedRun, NewRequest, NewTaskRun, RequestRow, RequestState, RunState, Store,
+    FinishedRun, NewRequest, NewTaskRun, RequestRow, RequestState, RunState, StartRun, Store,
 };
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -28,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::jobrun::{self, PriorResults, RequestRunContinuation};
 use crate::registry::{JobRegistry, LoadedJob};
 
-/// Most runs executing at once; more wait (their requests are already stored).
+/// Most runs executing at once; more wait.
 const MAX_CONCURRENT_RUNS: usize = 512;
 
 /// Start instants of runs, shared with the transaction sink for latency measurement and
@@ -41,18 +43,40 @@ pub struct RunStarts {
 }
 
 /// What the transaction sink needs to know about a running run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunStart {
     /// When its request log was received.
     pub received: Instant,
-    /// The request's row id.
-    pub request_row: i64,
+    /// The request's row id, once its write has stored it.
+    pub request: StoredRequest,
     /// The spec-level `gasLimit`, default for `ethtx` tasks without one.
     pub gas_limit: Option<u64>,
     /// [`RunStarts::cancel_epoch`] before the run's request was last read as open. If it is
     /// unchanged when the fulfilment is sent, no cancellation can have arrived since, and the
     /// sink skips the database check.
     pub cancel_epoch: u64,
+}
+
+impl RunStart {
+    /// Whether the run may send its fulfilment: once its request is stored (a run may start
+    /// before), and only if the request is new and not cancelled on chain. `Err` says why not.
+    pub async fn clear_to_send(&self, starts: &RunStarts, store: &Store) -> Result<(), String> {
+        let Some(request_row) = self.request.row().await else {
+            return Err("the request was not stored as new (seen before); not sending".into());
+        };
+        // A request cancelled on chain while its run was fetching data must not be answered.
+        // Only when a cancellation was stored since the run started can that be.
+        if self.cancel_epoch != starts.cancel_epoch()
+            && store
+                .request_state(request_row)
+                .await
+                .map_err(|e| e.to_string())?
+                == Some(RequestState::Cancelled)
+        {
+            return Err("request was cancelled on chain; not sending".into());
+        }
+        Ok(())
+    }
 }
 
 impl RunStarts {
@@ -68,7 +92,7 @@ impl RunStarts {
     }
     /// The run's start record.
     pub fn get(&self, run_id: i64) -> Option<RunStart> {
-        self.inner.lock().ok()?.get(&run_id).copied()
+        self.inner.lock().ok()?.get(&run_id).cloned()
     }
     /// How many cancellation batches have been stored.
     pub fn cancel_epoch(&self) -> u64 {
@@ -79,9 +103,50 @@ impl RunStarts {
     }
 }
 
+/// The row id of a run's request, known at once or when the write that stores the request
+/// commits. A request that already has its confirmations when its log arrives starts its run
+/// before that write, so the write and the first tasks (the source fetch) overlap; the run
+/// waits here before anything that needs the stored request (sending its fulfilment,
+/// recording its result). `None` means the write did not store the request as new (a log seen
+/// before, or a failed write, after which the log is read again): the run must not act.
+#[derive(Debug, Clone)]
+pub struct StoredRequest(tokio::sync::watch::Receiver<Option<i64>>);
+
+/// The writer's side of a [`StoredRequest`]. Dropped without [`RequestWrite::stored`], the
+/// request counts as not stored.
+struct RequestWrite(tokio::sync::watch::Sender<Option<i64>>);
+
+impl StoredRequest {
+    /// A request whose row is stored already.
+    pub fn known(row: i64) -> Self {
+        Self(tokio::sync::watch::channel(Some(row)).1)
+    }
+
+    /// One that is being written.
+    fn writing() -> (RequestWrite, Self) {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        (RequestWrite(tx), Self(rx))
+    }
+
+    /// Waits for the write: the request's row id, or `None` if it was not stored as new.
+    pub async fn row(&self) -> Option<i64> {
+        let mut rx = self.0.clone();
+        *rx.wait_for(Option::is_some).await.ok()?
+    }
+}
+
+impl RequestWrite {
+    fn stored(self, row: i64) {
+        // Nobody waiting is fine: the run may have ended (or failed) already.
+        let _ = self.0.send(Some(row));
+    }
+}
+
 /// One execution of a request's run.
 struct RunInput {
     run_id: i64,
+    /// Its request's row.
+    request: StoredRequest,
     /// `jobRun.*` variables.
     vars: Value,
     /// When the request's log was received (latency metrics).
@@ -402,6 +467,7 @@ impl DirectRequests {
         };
         let run = RunInput {
             run_id,
+            request: StoredRequest::known(row.id),
             vars: run_vars,
             received,
             cancel_epoch,
@@ -410,19 +476,29 @@ impl DirectRequests {
         self.run_pipeline(job, row, run).await
     }
 
-    /// Starts a request whose run the listener created together with the request (enough
-    /// confirmations on arrival): no further database round trip before the pipeline.
-    fn spawn_started(&self, row: RequestRow, run: RunInput, min_confirmations: u64) {
-        let waiting = Waiting {
-            block_number: row.block_number,
-            min_confirmations,
-            received: run.received,
+    /// Starts the run of a request whose log arrived with its confirmations, ahead of the
+    /// write that stores the request and creates the run ([`StoredRequest`]). Nothing else
+    /// can serve a request that is not stored yet; a run that fails is queued again once its
+    /// request is known to be stored.
+    fn spawn_early(&self, row: RequestRow, run: RunInput, min_confirmations: u64) {
+        let Some(this) = self.me.upgrade() else {
+            return;
         };
-        self.spawn_serving(row.id, waiting, move |this| async move {
-            match this.registry.get(row.job_id) {
+        tokio::spawn(async move {
+            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
+                return;
+            };
+            let (request, received) = (run.request.clone(), run.received);
+            let served = match this.registry.get(row.job_id) {
                 Some(job) => this.run_pipeline(&job, &row, run).await,
                 // Deleted meanwhile: the queue path cancels the request.
                 None => Err(crate::Error::Unsupported("job deleted".into())),
+            };
+            if let Err(e) = served
+                && let Some(row_id) = request.row().await
+            {
+                tracing::error!(request = row_id, error = %e, "serving request failed; will retry");
+                this.enqueue(row_id, row.block_number, min_confirmations, received);
             }
         });
     }
@@ -435,6 +511,7 @@ impl DirectRequests {
     ) -> crate::Result<()> {
         let RunInput {
             run_id,
+            request,
             vars: run_vars,
             received,
             cancel_epoch,
@@ -446,7 +523,7 @@ impl DirectRequests {
             run_id,
             RunStart {
                 received,
-                request_row: row.id,
+                request: request.clone(),
                 gas_limit: job.spec.gas_limit,
                 cancel_epoch,
             },
@@ -461,6 +538,12 @@ impl DirectRequests {
         let continued = !ctx.prior_results.is_empty();
         let outcome = self.runner.execute(&job.spec.pipeline, ctx).await;
         self.starts.remove(run_id);
+        // A run that started ahead of its request's write records nothing unless that write
+        // stored the request as new (the sink sent nothing either).
+        let Some(request_row) = request.row().await else {
+            tracing::debug!(run = run_id, request = %row.request_id, "request not stored as new; run dropped");
+            return Ok(());
+        };
         let tasks: Vec<NewTaskRun> = outcome
             .tasks
             .iter()
@@ -526,7 +609,7 @@ impl DirectRequests {
             outputs,
             errors,
             tasks,
-            request: Some((row.id, req_state, reason)),
+            request: Some((request_row, req_state, reason)),
         };
         // A continued run's suspension goes only once its end is stored (by the writer):
         // until then a restart must still see it waiting for nothing but its stored answer.
@@ -583,7 +666,7 @@ impl DirectRequests {
             log_topics: log.topics().iter().map(|t| format!("{t:#x}")).collect(),
             log_data: log.data().data.to_vec(),
             ignore_reason,
-            start_inputs: None,
+            start: None,
         })
     }
 }
@@ -627,6 +710,7 @@ impl DirectRequests {
         let vars = run_vars(&row);
         let run = RunInput {
             run_id,
+            request: StoredRequest::known(row.id),
             vars,
             received: Instant::now(),
             cancel_epoch: epoch,
@@ -846,11 +930,12 @@ impl DirectRequests {
         for p in problems {
             tracing::warn!("{p}");
         }
-        // Requests that already have their confirmations start in the same write that
-        // stores them; the others wait in the confirmation queue.
+        // Requests that already have their confirmations start now, and their runs are created
+        // in the write that stores them; the others wait in the confirmation queue.
         let head = self.head.load(Ordering::Relaxed).max(batch_head);
-        // For each request that starts: its row (id set once stored) and `jobRun` variables.
-        let mut started: Vec<Option<(RequestRow, Value)>> = Vec::with_capacity(requests.len());
+        let cancel_epoch = self.starts.cancel_epoch();
+        // For each request whose run started: what tells the run its request is stored.
+        let mut writes: Vec<Option<RequestWrite>> = Vec::with_capacity(requests.len());
         let mut min_confs: Vec<u64> = Vec::with_capacity(requests.len());
         for req in &mut requests {
             let min_conf = self
@@ -859,20 +944,48 @@ impl DirectRequests {
                 .map(|j| min_confirmations(&j))
                 .unwrap_or(1);
             min_confs.push(min_conf);
-            let ready = req.ignore_reason.is_none() && head + 1 >= req.block_number + min_conf;
-            let start = ready.then(|| {
-                let mut row = request_row(req, 0);
-                row.state = RequestState::Running;
-                let vars = run_vars(&row);
-                (row, vars)
-            });
-            req.start_inputs = start
-                .as_ref()
-                .and_then(|(_, vars)| serde_json::to_value(vars).ok());
-            started.push(start);
+            // Cancelled in this very batch: stored as pending and cancelled in the same write;
+            // the queue path reads that and leaves it.
+            let cancelled = cancellations
+                .iter()
+                .any(|(o, id)| *o == req.oracle_address && *id == req.request_id);
+            let ready = req.ignore_reason.is_none()
+                && !cancelled
+                && head + 1 >= req.block_number + min_conf;
+            if !ready {
+                writes.push(None);
+                continue;
+            }
+            let mut row = request_row(req, 0);
+            row.state = RequestState::Running;
+            let vars = run_vars(&row);
+            let Ok(inputs) = serde_json::to_value(&vars) else {
+                writes.push(None);
+                continue;
+            };
+            let run_id = self.store.next_run_id();
+            req.start = Some(StartRun { run_id, inputs });
+            let (write, request) = StoredRequest::writing();
+            let run = RunInput {
+                run_id,
+                request,
+                vars,
+                received,
+                cancel_epoch,
+                prior: PriorResults::new(),
+            };
+            self.spawn_early(row, run, min_conf);
+            writes.push(Some(write));
         }
-        let cancel_epoch = self.starts.cancel_epoch();
+        if writes.iter().any(Option::is_some) {
+            // A spawned task waits in this thread's next-task slot, which no other thread
+            // takes: let the runs reach their first wait (a source fetch) before this thread
+            // spends its time on the write.
+            tokio::task::yield_now().await;
+        }
         let recording = Instant::now();
+        // On failure the runs started above see their requests as not stored and stop; the
+        // logs are read again (the poll did not pass them).
         let fresh = self
             .store
             .record_logs_starting(listener, &requests, &cancellations, checkpoint)
@@ -894,27 +1007,12 @@ impl DirectRequests {
                 continue;
             };
             tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
-            match (run_id, started.get_mut(index).and_then(Option::take)) {
-                // Cancelled in this very batch: the store has marked it; the queue path
-                // reads that and leaves it.
-                (Some(run_id), Some((mut row, vars)))
-                    if !cancellations
-                        .iter()
-                        .any(|(o, id)| *o == req.oracle_address && *id == req.request_id) =>
-                {
-                    row.id = row_id;
-                    let run = RunInput {
-                        run_id,
-                        vars,
-                        received,
-                        cancel_epoch,
-                        prior: PriorResults::new(),
-                    };
-                    self.spawn_started(row, run, min_conf);
-                }
+            match (run_id, writes.get_mut(index).and_then(Option::take)) {
+                (Some(_), Some(write)) => write.stored(row_id),
                 _ => self.enqueue(row_id, req.block_number, min_conf, received),
             }
         }
+        // The runs of requests that were stored before (`writes` left) stop as it drops.
         if !cancellations.is_empty() {
             tracing::info!(count = cancellations.len(), "requests cancelled on chain");
         }
@@ -940,6 +1038,147 @@ mod tests {
         logs.iter()
             .map(|l| (l.block_number.unwrap_or(0), l.log_index.unwrap_or(0)))
             .collect()
+    }
+
+    #[tokio::test]
+    async fn a_run_learns_whether_its_request_was_stored_as_new() {
+        assert_eq!(StoredRequest::known(7).row().await, Some(7));
+
+        let (write, request) = StoredRequest::writing();
+        let waiter = tokio::spawn({
+            let request = request.clone();
+            async move { request.row().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "waits while the write is under way");
+        write.stored(42);
+        assert_eq!(waiter.await.ok().flatten(), Some(42));
+        // The writer is gone by now; the answer stays.
+        assert_eq!(request.row().await, Some(42));
+
+        // A write that did not store the request (seen before, or failed) ends the wait too.
+        let (write, request) = StoredRequest::writing();
+        drop(write);
+        assert_eq!(request.row().await, None);
+    }
+
+    /// A request of job `job_id` with request id `n`, as the listener would build it.
+    fn new_request(job_id: i64, n: u8) -> NewRequest {
+        NewRequest {
+            job_id,
+            oracle_address: format!("{:#x}", Address::repeat_byte(0xaa)),
+            request_id: format!("{:#x}", B256::repeat_byte(n)),
+            requester: format!("{:#x}", Address::repeat_byte(0xbb)),
+            payment: "1".into(),
+            cancel_expiration: 0,
+            block_number: 5,
+            block_hash: format!("{:#x}", B256::repeat_byte(5)),
+            tx_hash: format!("{:#x}", B256::repeat_byte(n)),
+            log_index: u64::from(n),
+            log_topics: Vec::new(),
+            log_data: Vec::new(),
+            ignore_reason: None,
+            start: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fulfilment_goes_only_for_a_request_stored_as_new_and_not_cancelled() {
+        let store = Store::in_memory().await.unwrap();
+        let job = store
+            .insert_job(&orakel_store::NewJob {
+                external_job_id: "0eec7e1d-d0d2-476c-a1a8-72dfb6633f46".into(),
+                name: None,
+                job_type: "directrequest".into(),
+                spec_toml: String::new(),
+            })
+            .await
+            .unwrap();
+        let starts = RunStarts::default();
+        let start = |request: StoredRequest| RunStart {
+            received: Instant::now(),
+            request,
+            gas_limit: None,
+            cancel_epoch: starts.cancel_epoch(),
+        };
+
+        // The run asks while its request is still being written: it waits for the write.
+        let (write, request) = StoredRequest::writing();
+        let mut req = new_request(job.id, 1);
+        req.start = Some(StartRun {
+            run_id: store.next_run_id(),
+            inputs: serde_json::json!({}),
+        });
+        let run = start(request);
+        let asking = run.clear_to_send(&starts, &store);
+        tokio::pin!(asking);
+        tokio::select! {
+            biased;
+            r = &mut asking => panic!("cleared to send before the write: {r:?}"),
+            () = tokio::task::yield_now() => {}
+        }
+        let fresh = store
+            .record_logs_starting("l", std::slice::from_ref(&req), &[], None)
+            .await
+            .unwrap();
+        let [(0, row, Some(_))] = fresh.as_slice() else {
+            panic!("one started request expected: {fresh:?}");
+        };
+        write.stored(*row);
+        assert_eq!(asking.await, Ok(()));
+
+        // The same log again (the poll after the subscription): not new, so its run stops.
+        let (write, request) = StoredRequest::writing();
+        let again = store
+            .record_logs_starting("l", std::slice::from_ref(&req), &[], None)
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        drop(write);
+        let refused = start(request).clear_to_send(&starts, &store).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("not stored as new")),
+            "{refused:?}"
+        );
+
+        // Cancelled on chain after the run started: refused.
+        store
+            .record_logs_starting(
+                "l",
+                &[],
+                &[(req.oracle_address.clone(), req.request_id.clone())],
+                None,
+            )
+            .await
+            .unwrap();
+        starts.cancellations_stored();
+        let refused = run.clear_to_send(&starts, &store).await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("cancelled")),
+            "{refused:?}"
+        );
+        // A cancellation of another request moves the epoch too; this one may still send.
+        let other = store
+            .record_logs_starting("l", &[new_request(job.id, 2)], &[], None)
+            .await
+            .unwrap();
+        let other_run = start(StoredRequest::known(other[0].1));
+        store
+            .record_logs_starting(
+                "l",
+                &[],
+                &[(
+                    req.oracle_address.clone(),
+                    format!("{:#x}", B256::repeat_byte(9)),
+                )],
+                None,
+            )
+            .await
+            .unwrap();
+        starts.cancellations_stored();
+        assert_eq!(other_run.clear_to_send(&starts, &store).await, Ok(()));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use orakel_chain::{TxManager, TxRequest};
 use orakel_pipeline::{EthTxRequest, EthTxSink, TxSubmitted};
-use orakel_store::{EthTxState, RequestState, Store};
+use orakel_store::{EthTxState, Store};
 
 use crate::directrequest::{RunStart, RunStarts};
 
@@ -54,26 +54,10 @@ impl EthTxSink for ChainTxSink {
             .next()
             .and_then(|r| r.parse().ok());
         let start = run_id.and_then(|r| self.starts.get(r));
-        if let Some(RunStart {
-            request_row,
-            cancel_epoch,
-            ..
-        }) = start
-            // A request cancelled on chain while its run was fetching data must not be
-            // answered. Only when a cancellation was stored since the run started can that be.
-            && cancel_epoch != self.starts.cancel_epoch()
-            && self
-                .store
-                .request_state(request_row)
-                .await
-                .map_err(|e| e.to_string())?
-                == Some(RequestState::Cancelled)
-        {
-            return Err("request was cancelled on chain; not sending".into());
-        }
-        if let Some(RunStart { received, .. }) = start {
+        if let Some(start) = &start {
+            start.clear_to_send(&self.starts, &self.store).await?;
             metrics::histogram!("orakel_request_to_tx_submit_seconds")
-                .record(received.elapsed().as_secs_f64());
+                .record(start.received.elapsed().as_secs_f64());
         }
         let key = tx.idempotency_key.clone();
         let sub = self
@@ -82,7 +66,7 @@ impl EthTxSink for ChainTxSink {
                 idempotency_key: tx.idempotency_key,
                 to: tx.to,
                 data: tx.data,
-                gas_limit: tx.gas_limit.or(start.and_then(|s| s.gas_limit)),
+                gas_limit: tx.gas_limit.or(start.as_ref().and_then(|s| s.gas_limit)),
                 run_id,
             })
             .await

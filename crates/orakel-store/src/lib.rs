@@ -29,7 +29,7 @@ mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -39,7 +39,7 @@ use tokio::sync::Notify;
 pub use bridges::{BridgeRow, BridgeUpdate, NewBridge};
 pub use error::{Error, Result};
 pub use jobs::{JobRow, NewJob};
-pub use requests::{Checkpoint, NewRequest, RequestRow, RequestState};
+pub use requests::{Checkpoint, NewRequest, RequestRow, RequestState, StartRun};
 pub use runs::{FinishedRun, NewTaskRun, RunRow, RunState, TaskRunRow};
 pub use sla::{
     DepositOutcome, NewSla, NewSlaRound, RoundStatus, SlaRoundRow, SlaRoundState, SlaRow, SlaState,
@@ -64,6 +64,10 @@ pub struct Store {
     direct: Option<Arc<DirectWriter>>,
     // The background WAL checkpointer's connection (none in memory).
     checkpointer: Option<SqlitePool>,
+    // The next `job_runs.id` to hand out. Run ids are given out here, not by SQLite, so that a
+    // run can start before the write that creates it (`next_run_id`); every insert into
+    // `job_runs` takes its id from here.
+    next_run: Arc<AtomicI64>,
 }
 
 /// A rusqlite connection to the database file, used only while holding sqlx's writer
@@ -218,6 +222,13 @@ impl Store {
                 source: e,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // Past every id stored, and every id AUTOINCREMENT ever handed out (never reused).
+        let last_run: i64 = sqlx::query_scalar(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM job_runs), 0), \
+             COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job_runs'), 0))",
+        )
+        .fetch_one(&pool)
+        .await?;
         let checkpointer = if memory {
             None
         } else {
@@ -262,7 +273,15 @@ impl Store {
             gate: Arc::default(),
             direct,
             checkpointer,
+            next_run: Arc::new(AtomicI64::new(last_run + 1)),
         })
+    }
+
+    /// A new run id, never handed out before by this database. A run may use it before its row
+    /// is written; an id given out and never written is a gap, nothing more. Only one process
+    /// may write a node's database (the node's), so ids from two processes cannot collide.
+    pub fn next_run_id(&self) -> i64 {
+        self.next_run.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Announces an urgent write until the guard drops.

@@ -43,9 +43,19 @@ pub struct NewRequest {
     pub log_data: Vec<u8>,
     /// Set when the request is stored already decided (`ignored` with a reason).
     pub ignore_reason: Option<String>,
-    /// When set, the request starts at once: it is stored as running and its run (with
-    /// these inputs) is created in the same write.
-    pub start_inputs: Option<serde_json::Value>,
+    /// When set, the request starts at once: it is stored as running and this run is created
+    /// in the same write.
+    pub start: Option<StartRun>,
+}
+
+/// The run a request starts with when it is stored (see [`NewRequest::start`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartRun {
+    /// Its id, taken from [`Store::next_run_id`]: the run may already be executing while its
+    /// request is written. Not used when the request was stored before (the id is skipped).
+    pub run_id: i64,
+    /// `job_runs.inputs`.
+    pub inputs: serde_json::Value,
 }
 
 /// Life cycle of a request.
@@ -190,7 +200,7 @@ impl Store {
     }
 
     /// Like [`Store::record_logs`], and creates the runs of requests that carry
-    /// `start_inputs` in the same write: `(index, request row id, run id)`. One commit per
+    /// [`NewRequest::start`] in the same write: `(index, request row id, run id)`. One commit per
     /// listener batch instead of one more per request on the way to its answer. Without a
     /// checkpoint (logs a subscription delivered ahead of the poll) the listener's checkpoint
     /// stays where it is.
@@ -218,8 +228,8 @@ impl Store {
                  RETURNING id, received_at = ?15",
             )?;
             let mut insert_run = tx.prepare(
-                "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) \
-                 VALUES (?1, ?2, 'running', ?3, ?4) RETURNING id",
+                "INSERT INTO job_runs (id, job_id, request_id, state, inputs, created_at) \
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5)",
             )?;
             let mut inserted: Vec<(usize, i64, Option<i64>)> = Vec::new();
             // A key twice in one batch: the first occurrence is the one inserted.
@@ -227,7 +237,7 @@ impl Store {
             for (index, r) in requests.iter().enumerate() {
                 let topics =
                     serde_json::to_string(&r.log_topics).unwrap_or_else(|_| "[]".to_string());
-                let (state, reason) = match (&r.ignore_reason, &r.start_inputs) {
+                let (state, reason) = match (&r.ignore_reason, &r.start) {
                     (Some(why), _) => (RequestState::Ignored.as_str(), Some(why.as_str())),
                     (None, Some(_)) => (RequestState::Running.as_str(), None),
                     (None, None) => (RequestState::Pending.as_str(), None),
@@ -260,11 +270,17 @@ impl Store {
                 if r.ignore_reason.is_some() || !taken.insert(id) {
                     continue;
                 }
-                let run_id = match &r.start_inputs {
-                    Some(inputs) => Some(insert_run.query_row(
-                        rusqlite::params![r.job_id, id, inputs.to_string(), now],
-                        |row| row.get::<_, i64>(0),
-                    )?),
+                let run_id = match &r.start {
+                    Some(start) => {
+                        insert_run.execute(rusqlite::params![
+                            start.run_id,
+                            r.job_id,
+                            id,
+                            start.inputs.to_string(),
+                            now
+                        ])?;
+                        Some(start.run_id)
+                    }
                     None => None,
                 };
                 inserted.push((index, id, run_id));

@@ -205,9 +205,11 @@ impl Store {
                 return Ok(row.try_get("id")?);
             }
         }
+        let run_id = self.next_run_id();
         let res = sqlx::query(
-            "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) VALUES ($1, $2, 'running', $3, $4)",
+            "INSERT INTO job_runs (id, job_id, request_id, state, inputs, created_at) VALUES ($1, $2, $3, 'running', $4, $5)",
         )
+        .bind(run_id)
         .bind(job_id)
         .bind(request_id)
         .bind(inputs.to_string())
@@ -215,7 +217,7 @@ impl Store {
         .execute(&self.pool)
         .await;
         match res {
-            Ok(done) => Ok(done.last_insert_rowid()),
+            Ok(_) => Ok(run_id),
             // Two starters raced for one request: the other one's run wins.
             Err(e) if is_unique_violation(&e) => {
                 let row = sqlx::query("SELECT id FROM job_runs WHERE request_id = $1")
@@ -252,11 +254,12 @@ impl Store {
             return Ok(None);
         }
         let row = sqlx::query(
-            "INSERT INTO job_runs (job_id, request_id, state, inputs, created_at) \
-             VALUES ($1, $2, 'running', $3, $4) \
+            "INSERT INTO job_runs (id, job_id, request_id, state, inputs, created_at) \
+             VALUES ($1, $2, $3, 'running', $4, $5) \
              ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO UPDATE SET state = job_runs.state \
              RETURNING id",
         )
+        .bind(self.next_run_id())
         .bind(job_id)
         .bind(request_id)
         .bind(inputs.to_string())

@@ -1,7 +1,7 @@
 //! Group commits on the hot path: requests stored together with the runs they start,
 //! transactions created in batches, finished runs written in batches.
 
-use orakel_store::{FinishedRun, NewAttempt, NewTaskRun, RequestState, RunState, Store};
+use orakel_store::{FinishedRun, NewAttempt, NewTaskRun, RequestState, RunState, StartRun, Store};
 use serde_json::json;
 
 use crate::{checkpoint, file_store, insert_job, new_tx, request, sender};
@@ -118,16 +118,24 @@ async fn mixed_senders_are_refused() {
     assert!(matches!(err, orakel_store::Error::Conflict(_)), "{err:?}");
 }
 
+/// A start run with a fresh id.
+fn start(store: &Store, inputs: serde_json::Value) -> StartRun {
+    StartRun {
+        run_id: store.next_run_id(),
+        inputs,
+    }
+}
+
 #[tokio::test]
-async fn requests_with_start_inputs_start_in_the_same_write() {
+async fn requests_with_a_start_run_start_in_the_same_write() {
     let (store, _dir) = file_store().await;
     let job = insert_job(&store, JOB).await.id;
     let mut starting = request(job, 1, 7, 0);
-    starting.start_inputs = Some(json!({"logData": "0x01"}));
+    starting.start = Some(start(&store, json!({"logData": "0x01"})));
     let waiting = request(job, 2, 7, 0);
     let mut ignored = request(job, 3, 7, 0);
     ignored.ignore_reason = Some("payment too low".into());
-    ignored.start_inputs = Some(json!({}));
+    ignored.start = Some(start(&store, json!({})));
     let batch = [starting.clone(), waiting, ignored];
     let out = store
         .record_logs_starting("l", &batch, &[], Some(&checkpoint(7, 0)))
@@ -141,8 +149,13 @@ async fn requests_with_start_inputs_start_in_the_same_write() {
     let (i0, row0, run0) = out[0];
     let (i1, row1, run1) = out[1];
     assert_eq!((i0, i1), (0, 1));
-    assert!(run1.is_none(), "a request without start inputs waits");
+    assert!(run1.is_none(), "a request without a start run waits");
     let run0 = run0.expect("a run for the starting request");
+    assert_eq!(
+        Some(run0),
+        starting.start.as_ref().map(|s| s.run_id),
+        "the run is stored under the id it was started with"
+    );
     assert_eq!(
         store.request(row0).await.unwrap().unwrap().state,
         RequestState::Running
@@ -168,6 +181,52 @@ async fn requests_with_start_inputs_start_in_the_same_write() {
 }
 
 #[tokio::test]
+async fn run_ids_are_handed_out_once_whichever_write_stores_them_and_after_a_reopen() {
+    let (store, dir) = file_store().await;
+    let job = insert_job(&store, JOB).await.id;
+    // Taken by a run that starts before its request's write, which then comes last.
+    let early = store.next_run_id();
+    let plain = store.start_run(job, None, &json!({})).await.unwrap();
+    let stored = store
+        .record_logs("l", &[request(job, 1, 5, 0)], &[], &checkpoint(5, 0))
+        .await
+        .unwrap();
+    let queued = store
+        .begin_request_run(job, stored[0].1, &json!({}))
+        .await
+        .unwrap()
+        .expect("the pending request starts");
+    let mut late = request(job, 2, 5, 0);
+    late.start = Some(StartRun {
+        run_id: early,
+        inputs: json!({}),
+    });
+    let out = store
+        .record_logs_starting("l", &[late], &[], None)
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].2, Some(early));
+    let mut ids = vec![early, plain, queued];
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every write got an id of its own: {ids:?}");
+    for id in &ids {
+        assert!(store.run(*id).await.unwrap().is_some(), "run {id} stored");
+    }
+    // A reopened database hands out ids past every one written before.
+    store.close().await;
+    drop(store);
+    let reopened = Store::open(&crate::file_url(&dir.path().join("node.sqlite")))
+        .await
+        .unwrap();
+    let next = reopened.next_run_id();
+    assert!(next > *ids.last().unwrap(), "{next} after {ids:?}");
+    let written = reopened.start_run(job, None, &json!({})).await.unwrap();
+    assert!(written > next, "{written} after {next}");
+}
+
+#[tokio::test]
 async fn early_logs_start_runs_without_moving_the_checkpoint() {
     let (store, _dir) = file_store().await;
     let job = insert_job(&store, JOB).await.id;
@@ -176,7 +235,7 @@ async fn early_logs_start_runs_without_moving_the_checkpoint() {
         .await
         .unwrap();
     let mut early = request(job, 1, 6, 0);
-    early.start_inputs = Some(json!({"logData": "0x01"}));
+    early.start = Some(start(&store, json!({"logData": "0x01"})));
     let out = store
         .record_logs_starting("l", std::slice::from_ref(&early), &[], None)
         .await
@@ -217,7 +276,7 @@ async fn finished_runs_are_written_together_and_respect_cancellations() {
     let batch: Vec<_> = (1..=3)
         .map(|i| {
             let mut r = request(job, i, 5, 0);
-            r.start_inputs = Some(json!({ "n": i }));
+            r.start = Some(start(&store, json!({ "n": i })));
             r
         })
         .collect();

@@ -73,7 +73,7 @@ pub fn request(job_id: i64, n: u64, block: u64, fork: u8) -> NewRequest {
         ],
         log_data: vec![0xde, 0xad, u8::try_from(n % 256).unwrap(), 0xef],
         ignore_reason: None,
-        start_inputs: None,
+        start: None,
     }
 }
 
