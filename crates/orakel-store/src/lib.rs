@@ -277,9 +277,11 @@ impl Store {
         })
     }
 
-    /// A new run id, never handed out before by this database. A run may use it before its row
-    /// is written; an id given out and never written is a gap, nothing more. Only one process
-    /// may write a node's database (the node's), so ids from two processes cannot collide.
+    /// A new run id: past every run stored when the database was opened, and never handed out
+    /// before by this handle (or its clones). A run may use it before its row is written; an id
+    /// given out and never written is a gap, and may be handed out again after a reopen. Only
+    /// the node's process writes its database, and it opens it once, so two counters never
+    /// hand out the same id.
     pub fn next_run_id(&self) -> i64 {
         self.next_run.fetch_add(1, Ordering::Relaxed)
     }
