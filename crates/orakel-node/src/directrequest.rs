@@ -342,25 +342,30 @@ impl DirectRequests {
         }
     }
 
+    /// Serves queued request `row_id` on its own task: at most one task per request, within
+    /// the run permits.
     fn spawn_run(&self, row_id: i64, waiting: Waiting) {
-        self.spawn_serving(row_id, waiting, move |this| async move {
-            this.serve(row_id, &waiting).await
-        });
-    }
-
-    /// Serves request `row_id` on its own task: at most one task per request, within the run
-    /// permits. A failure (database, RPC) queues the request again, to be retried after the
-    /// next head.
-    fn spawn_serving<F, Fut>(&self, row_id: i64, waiting: Waiting, work: F)
-    where
-        F: FnOnce(Arc<Self>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = crate::Result<()>> + Send + 'static,
-    {
         if let Ok(mut r) = self.running.lock()
             && r.insert(row_id, ()).is_some()
         {
             return; // already being served
         }
+        self.spawn_permitted(move |this| async move {
+            if let Err(e) = this.serve(row_id, &waiting).await {
+                this.retry_later(row_id, waiting, &e);
+            }
+            if let Ok(mut r) = this.running.lock() {
+                r.remove(&row_id);
+            }
+        });
+    }
+
+    /// Runs `work` on a task of its own once it has a run permit.
+    fn spawn_permitted<F, Fut>(&self, work: F)
+    where
+        F: FnOnce(Arc<Self>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let Some(this) = self.me.upgrade() else {
             return;
         };
@@ -368,19 +373,20 @@ impl DirectRequests {
             let Ok(_permit) = this.permits.clone().acquire_owned().await else {
                 return;
             };
-            if let Err(e) = work(this.clone()).await {
-                tracing::error!(request = row_id, error = %e, "serving request failed; will retry");
-                this.enqueue(
-                    row_id,
-                    waiting.block_number,
-                    waiting.min_confirmations,
-                    waiting.received,
-                );
-            }
-            if let Ok(mut r) = this.running.lock() {
-                r.remove(&row_id);
-            }
+            work(this).await;
         });
+    }
+
+    /// A request whose serving failed (database, RPC) is queued again, to be retried after the
+    /// next head.
+    fn retry_later(&self, row_id: i64, waiting: Waiting, error: &crate::Error) {
+        tracing::error!(request = row_id, error = %error, "serving request failed; will retry");
+        self.enqueue(
+            row_id,
+            waiting.block_number,
+            waiting.min_confirmations,
+            waiting.received,
+        );
     }
 
     async fn serve(&self, row_id: i64, waiting: &Waiting) -> crate::Result<()> {
@@ -481,14 +487,13 @@ impl DirectRequests {
     /// can serve a request that is not stored yet; a run that fails is queued again once its
     /// request is known to be stored.
     fn spawn_early(&self, row: RequestRow, run: RunInput, min_confirmations: u64) {
-        let Some(this) = self.me.upgrade() else {
-            return;
+        let waiting = Waiting {
+            block_number: row.block_number,
+            min_confirmations,
+            received: run.received,
         };
-        tokio::spawn(async move {
-            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
-                return;
-            };
-            let (request, received) = (run.request.clone(), run.received);
+        self.spawn_permitted(move |this| async move {
+            let request = run.request.clone();
             let served = match this.registry.get(row.job_id) {
                 Some(job) => this.run_pipeline(&job, &row, run).await,
                 // Deleted meanwhile: the queue path cancels the request.
@@ -497,8 +502,7 @@ impl DirectRequests {
             if let Err(e) = served
                 && let Some(row_id) = request.row().await
             {
-                tracing::error!(request = row_id, error = %e, "serving request failed; will retry");
-                this.enqueue(row_id, row.block_number, min_confirmations, received);
+                this.retry_later(row_id, waiting, &e);
             }
         });
     }
@@ -673,13 +677,7 @@ impl DirectRequests {
 
 impl RequestRunContinuation for DirectRequests {
     fn continue_request_run(&self, run_id: i64, request_row: i64, prior: PriorResults) {
-        let Some(this) = self.me.upgrade() else {
-            return;
-        };
-        tokio::spawn(async move {
-            let Ok(_permit) = this.permits.clone().acquire_owned().await else {
-                return;
-            };
+        self.spawn_permitted(move |this| async move {
             if let Err(e) = this.continue_run(run_id, request_row, prior).await {
                 tracing::error!(run = run_id, request = request_row, error = %e, "continuing a resumed request run failed");
             }
