@@ -178,13 +178,15 @@ latency_text = (
     ("The latency goals are met under the full load. " if latency_ok else
      "The latency goals are missed under the full load. ") +
     "Requests arrive over the WebSocket log "
-    "subscription one block at a time (the poll only moves the checkpoint). A request's run "
+    "subscription one block at a time (the poll only moves the checkpoint), and the latency "
+    "starts when a request's log comes off the connection (ADR 0014). A request's run "
     "starts before the commit that stores the request, which runs alongside the source fetch "
     "(ADR 0013). On the critical path are the source fetch and the group commit that creates, "
     "signs and stores the fulfilment; everything else is written "
     "behind. Each of these waits for CPU: anvil mines a block inside every "
-    "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores "
-    "(ADR 0010 keeps it from slowing down much as its chain grows). anvil and the node run as "
+    "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores, "
+    "against about a fifth of one for the node (ADR 0014). ADR 0010 keeps anvil from slowing "
+    "down much as its chain grows. anvil and the node run as "
     "separate services, each in a session of its own and so its own scheduling group (ADR 0012). "
     "The reference rows show the same node at a fifth of the load, where the cores are not "
     "saturated, and at the full load with anvil and the node in one session, where each of "
@@ -192,8 +194,9 @@ latency_text = (
     "Runs of the same binary vary by a few milliseconds, and from hour to hour on this machine; "
     "compare changes with interleaved runs. "
     "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md, "
-    "0009-direct-writer.md, 0010-devnet-chain-growth.md, 0012-service-sessions.md and "
-    "0013-run-before-request-write.md have the analysis and the next steps."
+    "0009-direct-writer.md, 0010-devnet-chain-growth.md, 0012-service-sessions.md, "
+    "0013-run-before-request-write.md and 0014-latency-from-arrival.md have the analysis and "
+    "the next steps."
 )
 text = f"""# Benchmarks
 

@@ -16,7 +16,7 @@ pub mod subscription;
 pub mod txm;
 
 pub use error::{Error, Result};
-pub use listener::{ListenerConfig, LogBatch, LogHandler, LogListener};
+pub use listener::{EarlyLog, ListenerConfig, LogBatch, LogHandler, LogListener};
 pub use rpc::{Rpc, redact_rpc_url};
 pub use subscription::LogSubscription;
 pub use txm::{TxManager, TxManagerConfig, TxRequest, TxSubmission};

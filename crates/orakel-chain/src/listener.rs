@@ -61,6 +61,16 @@ pub struct LogBatch {
     pub head: u64,
 }
 
+/// A log the subscription delivered, stamped when the subscription's reader took it off the
+/// connection: latency counted from here includes any wait for the handler.
+#[derive(Debug, Clone)]
+pub struct EarlyLog {
+    /// The log as notified.
+    pub log: Log,
+    /// When it arrived.
+    pub received: std::time::Instant,
+}
+
 /// What the listener feeds.
 #[async_trait]
 pub trait LogHandler: Send + Sync {
@@ -72,16 +82,11 @@ pub trait LogHandler: Send + Sync {
     async fn handle(&self, listener: &str, batch: LogBatch) -> Result<()>;
     /// Called after each poll with the current head (for confirmation counting).
     async fn on_head(&self, head: u64);
-    /// New logs that a [`LogSubscription`](crate::LogSubscription) delivered ahead of the poll
-    /// (`received` is when they arrived). They carry no checkpoint: the poll delivers the same
-    /// logs again through [`handle`](Self::handle), so acting on them must be idempotent, and
-    /// a failure here loses nothing. The default ignores them.
-    async fn handle_early(
-        &self,
-        _listener: &str,
-        _logs: Vec<Log>,
-        _received: std::time::Instant,
-    ) -> Result<()> {
+    /// New logs that a [`LogSubscription`](crate::LogSubscription) delivered ahead of the poll,
+    /// each with when it came off the connection. They carry no checkpoint: the poll delivers
+    /// the same logs again through [`handle`](Self::handle), so acting on them must be
+    /// idempotent, and a failure here loses nothing. The default ignores them.
+    async fn handle_early(&self, _listener: &str, _logs: Vec<EarlyLog>) -> Result<()> {
         Ok(())
     }
     /// True while the handler has nothing to watch and does not need heads either: the listener

@@ -12,14 +12,21 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+use alloy::pubsub::Subscription;
 use alloy::rpc::types::{Filter, Log};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{LogHandler, redact_rpc_url};
+use crate::{EarlyLog, LogHandler, redact_rpc_url};
 
 /// Most logs handed over in one [`LogHandler::handle_early`] call.
 const MAX_EARLY_BATCH: usize = 256;
+
+/// Notifications the reader holds for a busy handler before it skips some (the poll delivers
+/// what is skipped).
+const ARRIVALS_QUEUED: usize = 16 * MAX_EARLY_BATCH;
 
 /// How often the handler's filter is compared with the subscribed one (job changes).
 const FILTER_CHECK: Duration = Duration::from_secs(1);
@@ -120,7 +127,7 @@ async fn subscribe_once(
         .event_signature(topics.clone());
     // What this subscription watches, compared with the handler's filter on every check.
     let subscribed = (addresses, topics);
-    let mut sub = match provider.subscribe_logs(&filter).await {
+    let sub = match provider.subscribe_logs(&filter).await {
         Ok(s) => s,
         Err(e) => {
             return Ended::Failed(format!("eth_subscribe: {}", scrub(&e.to_string(), ws_url)));
@@ -128,8 +135,15 @@ async fn subscribe_once(
     };
     tracing::info!(%listener, url = %redact_rpc_url(ws_url), "log subscription open");
     metrics::gauge!("orakel_listener_subscribed", "listener" => listener.to_string()).set(1.0);
+    // The reader only takes notifications off the connection and stamps them, so a log's wait
+    // while the handler is busy counts in its latency, and a busy handler does not make the
+    // connection's small channel overflow. Dropping the set (any return) stops the reader.
+    let (arrived, mut arrivals) = mpsc::channel(ARRIVALS_QUEUED);
+    let mut reader = JoinSet::new();
+    reader.spawn(read_arrivals(sub, arrived));
     let mut check = tokio::time::interval(FILTER_CHECK);
     check.tick().await;
+    let mut logs = Vec::new();
     loop {
         let first = tokio::select! {
             () = cancel.cancelled() => return Ended::Cancelled,
@@ -139,40 +153,81 @@ async fn subscribe_once(
                 }
                 continue;
             }
-            item = sub.recv_result() => item,
+            first = arrivals.recv() => first,
         };
-        let received = Instant::now();
-        let mut logs = Vec::new();
-        match first {
-            Ok(Ok(log)) => logs.push(log),
-            Ok(Err(e)) => {
-                // A notification we cannot read: the poll will deliver the log.
-                tracing::warn!(%listener, error = %e, "undecodable log notification skipped");
-                continue;
-            }
-            Err(RecvError::Lagged(n)) => {
-                // We fell behind; the skipped logs come with the next poll.
-                metrics::counter!("orakel_listener_subscription_lagged_total").increment(n);
-                continue;
-            }
-            Err(RecvError::Closed) => return Ended::Failed("subscription closed".into()),
-        }
+        let Some(first) = first else {
+            return Ended::Failed("subscription closed".into());
+        };
+        take(listener, first, &mut logs);
         // Whatever else is already waiting goes in the same call (one store write).
         while logs.len() < MAX_EARLY_BATCH {
-            match sub.try_recv_result() {
-                Ok(Ok(log)) => logs.push(log),
-                Ok(Err(_)) | Err(TryRecvError::Lagged(_)) => {}
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            match arrivals.try_recv() {
+                Ok(next) => take(listener, next, &mut logs),
+                Err(_) => break,
             }
         }
-        // A removed log is a reorg: the poll rereads the range and settles it.
-        logs.retain(|l: &Log| !l.removed && l.block_number.is_some());
         if logs.is_empty() {
             continue;
         }
         metrics::counter!("orakel_listener_early_logs_total").increment(logs.len() as u64);
-        if let Err(e) = handler.handle_early(listener, logs, received).await {
+        if let Err(e) = handler
+            .handle_early(listener, std::mem::take(&mut logs))
+            .await
+        {
             tracing::warn!(%listener, error = %e, "early log handling failed; the poll will deliver them");
+        }
+    }
+}
+
+/// What the reader took off the subscription.
+enum Arrival {
+    Log(Box<EarlyLog>),
+    /// A notification that is not a log; the poll delivers the log.
+    Undecodable(String),
+    /// Notifications skipped because a channel was full; the poll delivers them.
+    Lagged(u64),
+}
+
+/// Moves notifications from the subscription to `arrived`, stamped, until either side closes.
+async fn read_arrivals(mut sub: Subscription<Log>, arrived: mpsc::Sender<Arrival>) {
+    // Notifications skipped since the last report, here or in the connection's channel.
+    let mut skipped = 0u64;
+    loop {
+        let arrival = match sub.recv_result().await {
+            Ok(Ok(log)) => Arrival::Log(Box::new(EarlyLog {
+                log,
+                received: Instant::now(),
+            })),
+            Ok(Err(e)) => Arrival::Undecodable(e.to_string()),
+            Err(RecvError::Lagged(n)) => {
+                skipped += n;
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        match arrived.try_send(arrival) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => skipped += 1,
+            Err(TrySendError::Closed(_)) => return,
+        }
+        // Reported in one count once there is room again.
+        if skipped > 0 && arrived.try_send(Arrival::Lagged(skipped)).is_ok() {
+            skipped = 0;
+        }
+    }
+}
+
+/// Adds an arrival to the batch if it is a log the handler can act on.
+fn take(listener: &str, arrival: Arrival, logs: &mut Vec<EarlyLog>) {
+    match arrival {
+        // A removed log is a reorg: the poll rereads the range and settles it.
+        Arrival::Log(early) if early.log.removed || early.log.block_number.is_none() => {}
+        Arrival::Log(early) => logs.push(*early),
+        Arrival::Undecodable(e) => {
+            tracing::warn!(%listener, error = %e, "undecodable log notification skipped");
+        }
+        Arrival::Lagged(n) => {
+            metrics::counter!("orakel_listener_subscription_lagged_total").increment(n);
         }
     }
 }

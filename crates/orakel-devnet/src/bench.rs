@@ -126,9 +126,13 @@ pub fn window_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> O
     None
 }
 
-/// Reads a quantile of a Prometheus summary from exposition text.
+/// Reads a quantile of a Prometheus summary from exposition text; `metric` may carry labels
+/// (`name{label="value"}`), which the exporter writes before the quantile.
 pub fn summary_quantile(text: &str, metric: &str, quantile: &str) -> Option<f64> {
-    let prefix = format!("{metric}{{quantile=\"{quantile}\"}}");
+    let prefix = match metric.strip_suffix('}') {
+        Some(labelled) => format!("{labelled},quantile=\"{quantile}\"}}"),
+        None => format!("{metric}{{quantile=\"{quantile}\"}}"),
+    };
     text.lines().find_map(|l| {
         l.strip_prefix(&prefix)
             .and_then(|rest| rest.trim().parse().ok())
@@ -306,6 +310,7 @@ pub async fn run(
         "orakel_txm_outbox_wait_seconds",
         "orakel_txm_broadcast_rpc_seconds",
         "orakel_txm_broadcast_batch_size",
+        "orakel_pipeline_task_seconds{task_type=\"http\"}",
     ] {
         let q = |p| summary_quantile(&metrics_text, stage, p).unwrap_or(f64::NAN);
         say(&format!(
@@ -369,5 +374,12 @@ mod tests {
         assert_eq!(summary_quantile(text, "x", "0.5"), Some(0.0021));
         assert_eq!(summary_quantile(text, "x", "0.99"), Some(0.0105));
         assert_eq!(summary_quantile(text, "x", "0.9"), None);
+        let labelled = "y{task_type=\"http\",quantile=\"0.5\"} 0.0014\n\
+                        y{task_type=\"jsonparse\",quantile=\"0.5\"} 0.00001\n";
+        assert_eq!(
+            summary_quantile(labelled, "y{task_type=\"http\"}", "0.5"),
+            Some(0.0014)
+        );
+        assert_eq!(summary_quantile(labelled, "y", "0.5"), None);
     }
 }

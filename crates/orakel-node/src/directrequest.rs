@@ -18,7 +18,7 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::SolEvent;
 // The request events as the operator contract (and our `Oracle`) emit them.
 use async_trait::async_trait;
-use orakel_chain::{LogBatch, LogHandler, Rpc};
+use orakel_chain::{EarlyLog, LogBatch, LogHandler, Rpc};
 use orakel_contracts::{CancelOracleRequest, OracleRequest};
 use orakel_pipeline::{RunContext, RunState as PipelineRunState, Runner, Value};
 use orakel_store::{
@@ -198,9 +198,9 @@ impl EarlyLogs {
         Some(((log.block_hash?, log.log_index?), log.block_number?))
     }
 
-    fn stored(&self, logs: &[&Log]) {
+    fn stored<'a>(&self, logs: impl IntoIterator<Item = &'a Log>) {
         if let Ok(mut seen) = self.0.lock() {
-            seen.extend(logs.iter().filter_map(|l| Self::key(l)));
+            seen.extend(logs.into_iter().filter_map(Self::key));
         }
     }
 
@@ -859,29 +859,27 @@ impl LogHandler for DirectRequests {
     }
 
     async fn handle(&self, listener: &str, batch: LogBatch) -> orakel_chain::Result<()> {
-        self.record(
-            listener,
-            &batch.logs,
-            batch.head,
-            Some(&batch.checkpoint),
-            Instant::now(),
-        )
-        .await
+        // A poll re-delivers what the subscription stored already: only its checkpoint is new.
+        let received = Instant::now();
+        let logs: Vec<(&Log, Instant)> = self
+            .early
+            .take_unseen(&batch.logs)
+            .into_iter()
+            .map(|log| (log, received))
+            .collect();
+        self.record(listener, &logs, batch.head, Some(&batch.checkpoint))
+            .await
     }
 
-    async fn handle_early(
-        &self,
-        listener: &str,
-        logs: Vec<Log>,
-        received: Instant,
-    ) -> orakel_chain::Result<()> {
+    async fn handle_early(&self, listener: &str, logs: Vec<EarlyLog>) -> orakel_chain::Result<()> {
         // A subscribed log's block is mined: the chain is at least there.
         let head = logs
             .iter()
-            .filter_map(|l| l.block_number)
+            .filter_map(|e| e.log.block_number)
             .max()
             .unwrap_or(0);
-        self.record(listener, &logs, head, None, received).await
+        let logs: Vec<(&Log, Instant)> = logs.iter().map(|e| (&e.log, e.received)).collect();
+        self.record(listener, &logs, head, None).await
     }
 
     async fn on_head(&self, head: u64) {
@@ -891,30 +889,28 @@ impl LogHandler for DirectRequests {
 }
 
 impl DirectRequests {
-    /// Stores request and cancellation logs (with the listener's checkpoint when they come
-    /// from a poll) and starts the runs of requests that are new and already confirmed. A log
-    /// stored before (the poll re-delivering a subscribed log, or a re-read) starts nothing.
+    /// Stores request and cancellation logs, each with when it was received (with the
+    /// listener's checkpoint when they come from a poll), and starts the runs of requests that
+    /// are new and already confirmed. A log stored before (the poll re-delivering a subscribed
+    /// log, or a re-read) starts nothing.
     async fn record(
         &self,
         listener: &str,
-        logs: &[Log],
+        logs: &[(&Log, Instant)],
         batch_head: u64,
         checkpoint: Option<&orakel_store::Checkpoint>,
-        received: Instant,
     ) -> orakel_chain::Result<()> {
-        // A poll re-delivers what the subscription stored already: only its checkpoint is new.
-        let logs: Vec<&Log> = match checkpoint {
-            Some(_) => self.early.take_unseen(logs),
-            None => logs.iter().collect(),
-        };
         let mut requests = Vec::new();
+        // When each of `requests` was received (latency metrics).
+        let mut arrivals = Vec::new();
         let mut cancellations = Vec::new();
         let mut problems = Vec::new();
-        for log in logs.iter().copied() {
+        for &(log, at) in logs {
             match log.topic0() {
                 Some(t) if *t == OracleRequest::SIGNATURE_HASH => {
                     if let Some(req) = self.decode_request(log, &mut problems) {
                         requests.push(req);
+                        arrivals.push(at);
                     }
                 }
                 Some(t) if *t == CancelOracleRequest::SIGNATURE_HASH => {
@@ -935,7 +931,7 @@ impl DirectRequests {
         // For each request whose run started: what tells the run its request is stored.
         let mut writes: Vec<Option<RequestWrite>> = Vec::with_capacity(requests.len());
         let mut min_confs: Vec<u64> = Vec::with_capacity(requests.len());
-        for req in &mut requests {
+        for (req, &received) in requests.iter_mut().zip(&arrivals) {
             let min_conf = self
                 .registry
                 .get(req.job_id)
@@ -991,7 +987,7 @@ impl DirectRequests {
         metrics::histogram!("orakel_listener_record_seconds")
             .record(recording.elapsed().as_secs_f64());
         match checkpoint {
-            None => self.early.stored(&logs),
+            None => self.early.stored(logs.iter().map(|&(log, _)| log)),
             Some(cp) => self.early.forget_through(cp.block_number),
         }
         metrics::histogram!("orakel_listener_batch_logs").record(logs.len() as f64);
@@ -1001,7 +997,11 @@ impl DirectRequests {
             self.starts.cancellations_stored();
         }
         for (index, row_id, run_id) in fresh {
-            let (Some(req), Some(&min_conf)) = (requests.get(index), min_confs.get(index)) else {
+            let (Some(req), Some(&min_conf), Some(&received)) = (
+                requests.get(index),
+                min_confs.get(index),
+                arrivals.get(index),
+            ) else {
                 continue;
             };
             tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
@@ -1183,7 +1183,7 @@ mod tests {
     fn polls_skip_logs_stored_early_at_the_same_position_only() {
         let early = EarlyLogs::default();
         let (a, b) = (log(5, 1, 0), log(6, 2, 0));
-        early.stored(&[&a, &b]);
+        early.stored([&a, &b]);
         // The poll reads block 5 as it was, block 6 re-mined in another block (reorg), and a
         // log the subscription missed.
         let polled = [log(5, 1, 0), log(6, 3, 0), log(7, 4, 1)];
@@ -1195,7 +1195,7 @@ mod tests {
             vec![(6, 0)]
         );
         // A later early log stays until its block is passed.
-        early.stored(&[&log(9, 5, 2)]);
+        early.stored([&log(9, 5, 2)]);
         early.forget_through(8);
         assert!(early.take_unseen(&[log(9, 5, 2)]).is_empty());
     }

@@ -549,6 +549,10 @@ impl RunState_ {
             && let Some(e) = self.elapsed.get_mut(i)
         {
             *e = at.elapsed();
+            if let Some(node) = pipeline.tasks.get(i) {
+                metrics::histogram!("orakel_pipeline_task_seconds", "task_type" => node.type_name)
+                    .record(e.as_secs_f64());
+            }
         }
         if let Some(slot) = self.results.get_mut(i) {
             *slot = Some(res);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use async_trait::async_trait;
-use orakel_chain::{ListenerConfig, LogBatch, LogHandler, LogListener, LogSubscription};
+use orakel_chain::{EarlyLog, ListenerConfig, LogBatch, LogHandler, LogListener, LogSubscription};
 use orakel_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -69,14 +69,15 @@ impl LogHandler for Watcher {
 
     async fn on_head(&self, _head: u64) {}
 
-    async fn handle_early(
-        &self,
-        _listener: &str,
-        logs: Vec<Log>,
-        received: Instant,
-    ) -> orakel_chain::Result<()> {
-        assert!(received.elapsed() < Duration::from_secs(5));
-        self.early.lock().unwrap().extend(logs);
+    async fn handle_early(&self, _listener: &str, logs: Vec<EarlyLog>) -> orakel_chain::Result<()> {
+        assert!(
+            logs.iter()
+                .all(|e| e.received.elapsed() < Duration::from_secs(5))
+        );
+        self.early
+            .lock()
+            .unwrap()
+            .extend(logs.into_iter().map(|e| e.log));
         Ok(())
     }
 }
