@@ -236,3 +236,39 @@ fn take(listener: &str, arrival: Arrival, logs: &mut Vec<EarlyLog>) {
 fn scrub(text: &str, url: &str) -> String {
     text.replace(url, &redact_rpc_url(url))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrival(block: Option<u64>, removed: bool) -> Arrival {
+        Arrival::Log(Box::new(EarlyLog {
+            log: Log {
+                block_number: block,
+                removed,
+                ..Log::default()
+            },
+            received: Instant::now(),
+        }))
+    }
+
+    #[test]
+    fn a_batch_takes_mined_logs_only_and_keeps_their_arrival_times() {
+        let mut logs = Vec::new();
+        let first = arrival(Some(7), false);
+        let Arrival::Log(ref kept) = first else {
+            unreachable!()
+        };
+        let stamped = kept.received;
+        take("test", first, &mut logs);
+        // A reorged-away log and one without a block are the poll's to settle.
+        take("test", arrival(Some(8), true), &mut logs);
+        take("test", arrival(None, false), &mut logs);
+        take("test", Arrival::Undecodable("not a log".into()), &mut logs);
+        take("test", Arrival::Lagged(3), &mut logs);
+        take("test", arrival(Some(9), false), &mut logs);
+        let blocks: Vec<Option<u64>> = logs.iter().map(|e| e.log.block_number).collect();
+        assert_eq!(blocks, [Some(7), Some(9)]);
+        assert_eq!(logs.first().map(|e| e.received), Some(stamped));
+    }
+}
