@@ -20,7 +20,8 @@
 //! It must not touch anything else: no database (the caller stores [`RunOutcome`]s), no
 //! chain RPC — the ways to the chain are the injected [`EthTxSink`] (the node's transaction
 //! manager) and [`ChainReader`] (`ethcall`, `estimategaslimit`). The only network access is
-//! the `http` and `bridge` tasks'.
+//! the `http` and `bridge` tasks'. Each task's duration goes to the `metrics` facade
+//! (`orakel_pipeline_task_seconds{task_type}`); whoever installs a recorder decides where.
 
 mod abi;
 mod bridge;
