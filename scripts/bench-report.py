@@ -173,10 +173,16 @@ stage_rows = "\n".join(
     f"| `{name}` | {fmt_stage(name, p50)} | {fmt_stage(name, p99)} |" for name, p50, p99 in dr.get("stages", [])
 )
 table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
-latency_ok = dr["latency_p50_ms"] <= 5 and dr["latency_p99_ms"] <= 25
+p50_ok = dr["latency_p50_ms"] <= 5
+p99_ok = dr["latency_p99_ms"] <= 25
+latency_verdict = {
+    (True, True): "The latency goals are met under the full load. ",
+    (False, True): "Under the full load the p99 latency goal is met and the p50 goal is missed. ",
+    (True, False): "Under the full load the p50 latency goal is met and the p99 goal is missed. ",
+    (False, False): "The latency goals are missed under the full load. ",
+}[(p50_ok, p99_ok)]
 latency_text = (
-    ("The latency goals are met under the full load. " if latency_ok else
-     "The latency goals are missed under the full load. ") +
+    latency_verdict +
     "Requests arrive over the WebSocket log "
     "subscription one block at a time (the poll only moves the checkpoint), and the latency "
     "starts when a request's log comes off the connection (ADR 0014). A request's run "
