@@ -888,7 +888,45 @@ impl LogHandler for DirectRequests {
     }
 }
 
+/// What [`DirectRequests::record`] keeps for each request of a batch until its write answers.
+struct Arrived {
+    /// When its log was received.
+    received: Instant,
+    min_conf: u64,
+    /// Set when its run started ahead of the write: tells the run whether it was stored.
+    write: Option<RequestWrite>,
+}
+
 impl DirectRequests {
+    /// Starts the run of confirmed request `req` ahead of the write that stores it: takes a run
+    /// id, sets [`NewRequest::start`] so the write creates the run, and spawns it. `None` when
+    /// the run's inputs cannot be built (the request then waits in the queue as pending).
+    fn start_early(
+        &self,
+        req: &mut NewRequest,
+        received: Instant,
+        min_conf: u64,
+        cancel_epoch: u64,
+    ) -> Option<RequestWrite> {
+        let mut row = request_row(req, 0);
+        row.state = RequestState::Running;
+        let vars = run_vars(&row);
+        let inputs = serde_json::to_value(&vars).ok()?;
+        let run_id = self.store.next_run_id();
+        req.start = Some(StartRun { run_id, inputs });
+        let (write, request) = StoredRequest::writing();
+        let run = RunInput {
+            run_id,
+            request,
+            vars,
+            received,
+            cancel_epoch,
+            prior: PriorResults::new(),
+        };
+        self.spawn_early(row, run, min_conf);
+        Some(write)
+    }
+
     /// Stores request and cancellation logs, each with when it was received (with the
     /// listener's checkpoint when they come from a poll), and starts the runs of requests that
     /// are new and already confirmed. A log stored before (the poll re-delivering a subscribed
@@ -902,7 +940,7 @@ impl DirectRequests {
     ) -> orakel_chain::Result<()> {
         let mut requests = Vec::new();
         // When each of `requests` was received (latency metrics).
-        let mut arrivals = Vec::new();
+        let mut received_at = Vec::new();
         let mut cancellations = Vec::new();
         let mut problems = Vec::new();
         for &(log, at) in logs {
@@ -910,7 +948,7 @@ impl DirectRequests {
                 Some(t) if *t == OracleRequest::SIGNATURE_HASH => {
                     if let Some(req) = self.decode_request(log, &mut problems) {
                         requests.push(req);
-                        arrivals.push(at);
+                        received_at.push(at);
                     }
                 }
                 Some(t) if *t == CancelOracleRequest::SIGNATURE_HASH => {
@@ -928,16 +966,13 @@ impl DirectRequests {
         // in the write that stores them; the others wait in the confirmation queue.
         let head = self.head.load(Ordering::Relaxed).max(batch_head);
         let cancel_epoch = self.starts.cancel_epoch();
-        // For each request whose run started: what tells the run its request is stored.
-        let mut writes: Vec<Option<RequestWrite>> = Vec::with_capacity(requests.len());
-        let mut min_confs: Vec<u64> = Vec::with_capacity(requests.len());
-        for (req, &received) in requests.iter_mut().zip(&arrivals) {
+        let mut arrived: Vec<Arrived> = Vec::with_capacity(requests.len());
+        for (req, received) in requests.iter_mut().zip(received_at) {
             let min_conf = self
                 .registry
                 .get(req.job_id)
                 .map(|j| min_confirmations(&j))
                 .unwrap_or(1);
-            min_confs.push(min_conf);
             // Cancelled in this very batch: stored as pending and cancelled in the same write;
             // the queue path reads that and leaves it.
             let cancelled = cancellations
@@ -946,32 +981,18 @@ impl DirectRequests {
             let ready = req.ignore_reason.is_none()
                 && !cancelled
                 && head + 1 >= req.block_number + min_conf;
-            if !ready {
-                writes.push(None);
-                continue;
-            }
-            let mut row = request_row(req, 0);
-            row.state = RequestState::Running;
-            let vars = run_vars(&row);
-            let Ok(inputs) = serde_json::to_value(&vars) else {
-                writes.push(None);
-                continue;
+            let write = if ready {
+                self.start_early(req, received, min_conf, cancel_epoch)
+            } else {
+                None
             };
-            let run_id = self.store.next_run_id();
-            req.start = Some(StartRun { run_id, inputs });
-            let (write, request) = StoredRequest::writing();
-            let run = RunInput {
-                run_id,
-                request,
-                vars,
+            arrived.push(Arrived {
                 received,
-                cancel_epoch,
-                prior: PriorResults::new(),
-            };
-            self.spawn_early(row, run, min_conf);
-            writes.push(Some(write));
+                min_conf,
+                write,
+            });
         }
-        if writes.iter().any(Option::is_some) {
+        if arrived.iter().any(|a| a.write.is_some()) {
             // A spawned task waits in this thread's next-task slot, which no other thread
             // takes: let the runs reach their first wait (a source fetch) before this thread
             // spends its time on the write.
@@ -997,20 +1018,17 @@ impl DirectRequests {
             self.starts.cancellations_stored();
         }
         for (index, row_id, run_id) in fresh {
-            let (Some(req), Some(&min_conf), Some(&received)) = (
-                requests.get(index),
-                min_confs.get(index),
-                arrivals.get(index),
-            ) else {
+            let (Some(req), Some(arrival)) = (requests.get(index), arrived.get_mut(index)) else {
                 continue;
             };
             tracing::debug!(request = %req.request_id, block = req.block_number, "oracle request stored");
-            match (run_id, writes.get_mut(index).and_then(Option::take)) {
+            match (run_id, arrival.write.take()) {
                 (Some(_), Some(write)) => write.stored(row_id),
-                _ => self.enqueue(row_id, req.block_number, min_conf, received),
+                _ => self.enqueue(row_id, req.block_number, arrival.min_conf, arrival.received),
             }
         }
-        // The runs of requests that were stored before (`writes` left) stop as it drops.
+        // The runs of requests that were stored before (writes left in `arrived`) stop as it
+        // drops.
         if !cancellations.is_empty() {
             tracing::info!(count = cancellations.len(), "requests cancelled on chain");
         }
