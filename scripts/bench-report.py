@@ -56,7 +56,7 @@ bridge_path = os.path.join(root, "target", "criterion", "bridge", "roundtrip", "
 with open(bridge_path) as f:
     bridge_p50_ms = json.load(f)["median"]["point_estimate"] / 1e6
 ref = load_optional("direct_request_ref.json")
-one_session = load_optional("direct_request_one_session.json")
+full_state = load_optional("direct_request_full_state_root.json")
 
 results_path = os.path.join(root, "bench", "results.json")
 results = {}
@@ -74,14 +74,16 @@ results.update({
     "pipeline.task_executions_per_s": round(task_execs),
     "bridge.roundtrip_p50_ms": round(bridge_p50_ms, 4),
 })
-# Only this run's reference figures (`chain_niced` was the reference before ADR 0012).
-for key in [k for k in results if k.startswith(("direct_request.chain_niced.", "direct_request.one_session."))]:
+# Only this run's reference figures (`chain_niced` was the reference before ADR 0012,
+# `one_session` before ADR 0015).
+for key in [k for k in results if k.startswith(("direct_request.chain_niced.", "direct_request.one_session.",
+                                                "direct_request.full_state_root."))]:
     del results[key]
-if one_session is not None:
+if full_state is not None:
     results.update({
-        "direct_request.one_session.fulfilments_per_s": round(one_session["fulfilments_per_s"], 1),
-        "direct_request.one_session.latency_p50_ms": round(one_session["latency_p50_ms"], 2),
-        "direct_request.one_session.latency_p99_ms": round(one_session["latency_p99_ms"], 2),
+        "direct_request.full_state_root.fulfilments_per_s": round(full_state["fulfilments_per_s"], 1),
+        "direct_request.full_state_root.latency_p50_ms": round(full_state["latency_p50_ms"], 2),
+        "direct_request.full_state_root.latency_p99_ms": round(full_state["latency_p99_ms"], 2),
     })
 for key, value in gas.items():
     if key.startswith(("commit_reveal.", "staking.")) and "finalising" not in key:
@@ -93,6 +95,14 @@ if sla is not None:
 with open(results_path, "w") as f:
     json.dump(dict(sorted(results.items())), f, indent=2)
     f.write("\n")
+
+
+def usage(run):
+    """`; anvil 0.31 cores, 319 blocks/s` for a run that measured them, else empty."""
+    cores = run.get("chain_cores")
+    if cores is None:
+        return ""
+    return f"; anvil {cores:.2f} cores, {run.get('blocks_per_s', 0):.0f} blocks/s"
 
 
 def verdict(ok):
@@ -114,9 +124,9 @@ rows = [
 if ref is not None:
     rows.insert(3, (f"reference: same latency at {ref['offered_per_s']:.0f} requests/s, p50 / p99",
                     f"{ref['latency_p50_ms']:.2f} / {ref['latency_p99_ms']:.2f} ms", "—", ""))
-if one_session is not None:
-    rows.insert(4 if ref is not None else 3, (f"reference: same load, anvil and node in one session (one scheduling group, as before ADR 0012), p50 / p99 ({one_session['fulfilments_per_s']:.1f} fulfilments/s)",
-                    f"{one_session['latency_p50_ms']:.2f} / {one_session['latency_p99_ms']:.2f} ms", "—", ""))
+if full_state is not None:
+    rows.insert(4 if ref is not None else 3, (f"reference: same load on a plain anvil, which rebuilds every block's state root from its whole state (as before ADR 0015), p50 / p99 ({full_state['fulfilments_per_s']:.1f} fulfilments/s{usage(full_state)})",
+                    f"{full_state['latency_p50_ms']:.2f} / {full_state['latency_p99_ms']:.2f} ms", "—", ""))
 per_oracle = gas["commit_reveal.gas_per_oracle"]
 sla_rows = [
     ("commit (does not open reveals), n = 7", f"{gas['commit_reveal.gas_commit']:,}", "", ""),
@@ -181,28 +191,36 @@ latency_verdict = {
     (True, False): "Under the full load the p50 latency goal is met and the p99 goal is missed. ",
     (False, False): "The latency goals are missed under the full load. ",
 }[(p50_ok, p99_ok)]
+chain_text = ""
+if dr.get("chain_cores") is not None and dr.get("node_cores") is not None:
+    chain_text = (
+        f"In the measured window anvil used {dr['chain_cores']:.2f} cores and mined "
+        f"{dr['blocks_per_s']:.0f} blocks/s, and the node used {dr['node_cores']:.2f} cores. "
+    )
 latency_text = (
-    latency_verdict +
+    latency_verdict + chain_text +
     "Requests arrive over the WebSocket log "
     "subscription one block at a time (the poll only moves the checkpoint), and the latency "
     "starts when a request's log comes off the connection (ADR 0014). A request's run "
     "starts before the commit that stores the request, which runs alongside the source fetch "
     "(ADR 0013). On the critical path are the source fetch and the group commit that creates, "
     "signs and stores the fulfilment; everything else is written "
-    "behind. Each of these waits for CPU: anvil mines a block inside every "
-    "`eth_sendRawTransaction` (500 blocks/s here) and uses more than one of the two cores, "
-    "against about a fifth of one for the node (ADR 0014). ADR 0010 keeps anvil from slowing "
-    "down much as its chain grows. anvil and the node run as "
-    "separate services, each in a session of its own and so its own scheduling group (ADR 0012). "
-    "The reference rows show the same node at a fifth of the load, where the cores are not "
-    "saturated, and at the full load with anvil and the node in one session, where each of "
-    "anvil's mining threads competes with the node's threads one by one. "
+    "behind. The node, anvil (which mines a block inside `eth_sendRawTransaction`), the "
+    "simulator and the load generator share two cores, and every step of the path waits for "
+    "one. anvil and the node run as separate services, each in a session of its own and so its "
+    "own scheduling group (ADR 0012). The main runs use an anvil that forks an idle base anvil, "
+    "so it computes no state roots (ADR 0015). A plain anvil rebuilds every block's state root "
+    "from every storage slot it ever wrote, zeroed ones included. Each request served leaves two "
+    "such slots (the `Oracle`'s commitment and the consumer's pending-request entry), so its "
+    "blocks get dearer all through the run and its miner soon holds one of the two cores. The "
+    "reference rows show the same node at a fifth of the load, and at the full load on a plain "
+    "anvil. "
     "Runs of the same binary vary by a few milliseconds, and from hour to hour on this machine; "
     "compare changes with interleaved runs. "
     "docs/decisions/0004-latency.md, 0007-log-subscription.md, 0008-inline-writes.md, "
     "0009-direct-writer.md, 0010-devnet-chain-growth.md, 0012-service-sessions.md, "
-    "0013-run-before-request-write.md and 0014-latency-from-arrival.md have the analysis and "
-    "the next steps."
+    "0013-run-before-request-write.md, 0014-latency-from-arrival.md and "
+    "0015-forked-bench-chain.md have the analysis."
 )
 text = f"""# Benchmarks
 
@@ -236,8 +254,9 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
 ## How they are measured
 
 - **End to end** (`./target/release/orakel bench --rate {rate} --duration {duration}`, release
-  build): a fresh anvil with automine, the contracts, the source simulator without faults, and one
-  node process (anvil and the node each in a session of their own, ADR 0012) with the devnet's price job asking one source (`decode_log → cborparse → http →
+  build): a fresh anvil with automine (forking an idle base anvil, see *Chain*), the contracts,
+  the source simulator without faults, and one node process (anvil and the node each in a
+  session of their own, ADR 0012) with the devnet's price job asking one source (`decode_log → cborparse → http →
   jsonparse → median → multiply → ethabiencode ×2 → ethtx`). A load generator sends pre-signed
   `PriceConsumer.requestPrice` transactions at {rate}/s for {duration}. *Fulfilments/s* counts
   `PriceFulfilled` events mined between the end of a 5 s warm-up and the end of the window.
@@ -248,14 +267,18 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   scraped at the end of the warm-up and at the end of the window; the quantiles are those of the
   observations in between, interpolated inside their bucket. The stage table below comes from
   rolling-window summaries and is only a guide. *RSS* is `VmRSS` of the node
-  process: idle after start-up with its job loaded, peak sampled every 250 ms under load.
+  process: idle after start-up with its job loaded, peak sampled every 250 ms under load. CPU
+  (cores) is the `/proc` CPU time of anvil (with its base) and of the node over the window.
 - **Gas** (`scripts/contracts-gas.sh`): `vm.lastCallGas` of one call each in forge, excluding the
   21,000 base and calldata cost; the request is a consumer's second request, the fulfilment
   starts from cold storage and includes the consumer callback (`PriceConsumer.fulfill`, which
   updates its latest answer; since ADR 0010 it no longer stores every answer in a new slot).
 - **Chain**: the devnet's anvil runs automine with `--hardfork cancun` (the contracts'
-  `evm_version`) and `--prune-history 64`, so it slows down much less as the run grows
-  (ADR 0010).
+  `evm_version`) and `--prune-history 64` (ADR 0010). For the bench it also runs with
+  `--fork-url` pointed at a second, idle anvil started for it. A forked anvil executes
+  transactions exactly as a plain one and takes its state from the base on first touch, but
+  computes no state roots, so a block costs the same however many requests came before it
+  (ADR 0015). Block headers then carry no meaningful `stateRoot`; nothing here reads it.
 - **SLA and staking gas** (`scripts/contracts-gas.sh`, `contracts/test/gas/SlaGas.t.sol` and
   `StakingGas.t.sol`): FULL transaction gas as a receipt shows it: 21,000 + calldata (16 per
   nonzero, 4 per zero byte) + the call frame's execution gas, each measured call preceded by
@@ -272,10 +295,9 @@ Latest figures of `make bench` (also in `bench/results.json`, flat keys). Measur
   including the input and output JSON-Schema checks: the node-side overhead of an adapter call.
 - **Reference** (`orakel bench --rate 50 --duration 20s`, same binary, same machine, right after
   the main run): the latency of the same node when anvil does not saturate the cores.
-- **Reference, one session** (`orakel bench --rate {rate} --duration {duration}
-  --one-session`): the main run again with anvil and the node in the bench's own session, so
-  one scheduling group whose threads all compete with each other. This was the main setting
-  before ADR 0012.
+- **Reference, plain anvil** (`orakel bench --rate {rate} --duration {duration}
+  --full-state-root`): the main run again on an anvil that holds its own state and rebuilds
+  every block's state root from all of it. This was the main setting before ADR 0015.
 
 The end-to-end run shares the 2 cores with anvil, the simulator and the load generator, so the
 node's figures are a lower bound of what it does on its own.

@@ -3,7 +3,7 @@
 #   1. contract gas (forge, scripts/contracts-gas.sh)
 #   2. pipeline engine throughput (criterion, orakel-pipeline/benches/engine.rs)
 #   3. end-to-end direct-request load on anvil (automine) against one release-built node, also
-#      at a fifth of the load and with anvil and the node in one scheduling group (references)
+#      at a fifth of the load and on a plain anvil that computes full state roots (references)
 #   4. SLA commit–reveal latency on anvil: 7 honest release-built nodes, rounds one after another
 #      (bench/out/sla_latency.json)
 # Environment: BENCH_RATE (default 250 req/s offered), BENCH_DURATION (default 60s),
@@ -37,12 +37,12 @@ ref_rate="${BENCH_REF_RATE:-50}"
 echo "bench: reference, ${ref_rate}/s offered for 20s"
 ./target/release/orakel bench --rate "$ref_rate" --duration 20s --json "$out/direct_request_ref.json"
 
-# The same load again with anvil and the node in the bench's own session, one scheduling group
-# whose threads all compete with each other (the setting before ADR 0012): on 2 cores anvil mining
-# 500 blocks/s takes more than one core, and this shows how much of the latency is waiting for a
-# core the chain holds. Reported beside the main figures, not instead.
-echo "bench: same load, anvil and node in one session, ${rate}/s offered for ${duration}"
-./target/release/orakel bench --rate "$rate" --duration "$duration" --one-session --json "$out/direct_request_one_session.json"
+# The same load again on a plain anvil, which rebuilds every block's state root from its whole
+# state, zeroed slots included, so each request served makes the blocks after it dearer (the
+# main runs fork an idle base anvil, which computes no state roots; ADR 0015). Shows how much
+# the chain's growing cost adds. Reported beside the main figures, not instead.
+echo "bench: same load on a plain anvil (full state root per block), ${rate}/s offered for ${duration}"
+./target/release/orakel bench --rate "$rate" --duration "$duration" --full-state-root --json "$out/direct_request_full_state_root.json"
 
 sla_rounds="${BENCH_SLA_ROUNDS:-20}"
 echo "bench: SLA commit–reveal latency, 7 honest nodes, ${sla_rounds} rounds"

@@ -14,7 +14,7 @@ use alloy_signer_local::PrivateKeySigner;
 use orakel_contracts::PriceConsumer;
 use serde::Serialize;
 
-use crate::process::rss_mib;
+use crate::process::{ChainState, cpu_seconds, rss_mib};
 use crate::{Devnet, Error, Result};
 
 /// anvil's second default account: the load generator's key (development only).
@@ -42,6 +42,9 @@ pub struct BenchReport {
     /// Whether anvil and the node ran in sessions of their own (separate scheduling groups,
     /// ADR 0012) or in the bench's.
     pub own_sessions: bool,
+    /// Whether anvil forked an idle base anvil, so that it computed no state roots (ADR 0015),
+    /// or held its own full state.
+    pub forked_chain: bool,
     /// Requests sent.
     pub sent: usize,
     /// Fulfilments mined per second between warm-up and the end of the window.
@@ -58,6 +61,12 @@ pub struct BenchReport {
     pub rss_loaded_mb: f64,
     /// Window length (s).
     pub duration_s: f64,
+    /// Cores anvil used between warm-up and the end of the window (with its base, if forked).
+    pub chain_cores: Option<f64>,
+    /// Blocks anvil mined per second between warm-up and the end of the window.
+    pub blocks_per_s: f64,
+    /// Node cores used between warm-up and the end of the window.
+    pub node_cores: Option<f64>,
     /// Node-side stages under load, `(metric, p50, p99)` in seconds (batch size in items).
     pub stages: Vec<(String, f64, f64)>,
 }
@@ -262,6 +271,15 @@ pub async fn run(
     let mut metrics_at_warmup = String::new();
     let mut fulfilled_at_warmup = None;
     let mut fulfilled_at_end = None;
+    // (block, anvil CPU s, node CPU s) at the end of the warm-up and of the window.
+    let mut usage_at_warmup = None;
+    let mut usage_at_end = None;
+    let chain_pids = devnet.chain_pids();
+    let chain_cpu = || -> Option<f64> {
+        let used: Option<Vec<f64>> = chain_pids.iter().map(|&p| cpu_seconds(p)).collect();
+        used.filter(|u| !u.is_empty()).map(|u| u.iter().sum())
+    };
+    let usage = |head: u64| (head, chain_cpu(), cpu_seconds(pid));
     let mut scanned = start_block;
     let mut fulfilled = 0usize;
     let drain_limit = opts.duration + Duration::from_secs(30);
@@ -278,10 +296,12 @@ pub async fn run(
         let elapsed = t0.elapsed();
         if fulfilled_at_warmup.is_none() && elapsed >= opts.warmup {
             fulfilled_at_warmup = Some((fulfilled, elapsed));
+            usage_at_warmup = Some(usage(head));
             metrics_at_warmup = scrape(devnet, node).await?;
         }
         if fulfilled_at_end.is_none() && elapsed >= opts.duration {
             fulfilled_at_end = Some((fulfilled, elapsed));
+            usage_at_end = Some(usage(head));
             // The node's summaries cover a rolling window: read them while under load.
             metrics_text = scrape(devnet, node).await?;
             say(&format!(
@@ -297,6 +317,21 @@ pub async fn run(
     let (e_count, e_at) = fulfilled_at_end.unwrap_or((fulfilled, t0.elapsed()));
     let window = (e_at - w_at).as_secs_f64().max(0.001);
     let rate = (e_count.saturating_sub(w_count)) as f64 / window;
+    let per_s = |from: Option<f64>, to: Option<f64>| from.zip(to).map(|(a, b)| (b - a) / window);
+    let (blocks_per_s, chain_cores, node_cores) = match (usage_at_warmup, usage_at_end) {
+        (Some((b0, c0, n0)), Some((b1, c1, n1))) => (
+            b1.saturating_sub(b0) as f64 / window,
+            per_s(c0, c1),
+            per_s(n0, n1),
+        ),
+        _ => (0.0, None, None),
+    };
+    let cores = |c: Option<f64>| c.map_or("?".to_string(), |c| format!("{c:.2}"));
+    say(&format!(
+        "in the window: {blocks_per_s:.0} blocks/s; anvil {} cores, node {} cores",
+        cores(chain_cores),
+        cores(node_cores)
+    ));
 
     let mut stages = Vec::new();
     for stage in [
@@ -330,6 +365,7 @@ pub async fn run(
         offered_per_s: f64::from(opts.rate),
         chain_nice: devnet.cfg.chain_nice,
         own_sessions: devnet.cfg.own_sessions,
+        forked_chain: devnet.cfg.chain_state == ChainState::ForkedFromIdleBase,
         sent: total,
         fulfilments_per_s: rate,
         fulfilled_total: fulfilled,
@@ -338,6 +374,9 @@ pub async fn run(
         rss_idle_mb: rss_idle,
         rss_loaded_mb: rss_loaded,
         duration_s: opts.duration.as_secs_f64(),
+        chain_cores,
+        blocks_per_s,
+        node_cores,
         stages,
     })
 }

@@ -12,7 +12,7 @@ use orakel_contracts::{PriceConsumer, deploy};
 use orakel_sim::{SimConfig, SimHandle, SimServer};
 use uuid::Uuid;
 
-use crate::process::{Anvil, NodeProcess, free_port};
+use crate::process::{Anvil, ChainState, NodeProcess, free_port};
 use crate::{Error, Result};
 
 /// Private key of anvil's first default account (a well-known development key; it holds
@@ -51,6 +51,8 @@ pub struct DevnetConfig {
     /// them as separate services (`process::own_service`, ADR 0012). Off: they share the
     /// devnet's session and its one scheduling group.
     pub own_sessions: bool,
+    /// How the anvil the devnet starts holds its state (ADR 0015).
+    pub chain_state: ChainState,
     /// LINK given to each consumer.
     pub consumer_funding: U256,
     /// Keep `root` instead of wiping it.
@@ -88,6 +90,7 @@ impl DevnetConfig {
             poll_interval: Duration::from_millis(25),
             chain_nice: 0,
             own_sessions: true,
+            chain_state: ChainState::Full,
             consumer_funding: deploy::ONE_LINK * U256::from(100_000u64),
             keep: false,
             single_source_job: false,
@@ -268,10 +271,15 @@ impl Devnet {
                     &cfg.root.join("anvil.log"),
                     cfg.chain_nice,
                     cfg.own_sessions,
+                    cfg.chain_state,
                 )
                 .await?;
+                let forked = match cfg.chain_state {
+                    ChainState::Full => "",
+                    ChainState::ForkedFromIdleBase => ", forking an idle base anvil",
+                };
                 progress(&format!(
-                    "chain     anvil at {} (chain id {})",
+                    "chain     anvil at {} (chain id {}{forked})",
                     anvil.url, cfg.chain_id
                 ));
                 let url = anvil.url.clone();
@@ -847,6 +855,12 @@ impl Devnet {
     /// Current block number.
     pub async fn block_number(&self) -> Result<u64> {
         self.provider.get_block_number().await.map_err(chain_err)
+    }
+
+    /// The process ids of the anvil this devnet started (and of the base it forks), if it
+    /// started one.
+    pub fn chain_pids(&self) -> Vec<u32> {
+        self.anvil.as_ref().map(Anvil::pids).unwrap_or_default()
     }
 
     /// Moves anvil's clock forward and mines a block (anvil only).

@@ -29,8 +29,26 @@ pub fn free_port() -> Result<u16> {
 #[derive(Debug)]
 pub struct Anvil {
     child: Child,
+    /// The idle anvil this one forks, when it forks one ([`ChainState::ForkedFromIdleBase`]).
+    base: Option<Box<Anvil>>,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+}
+
+/// How the devnet's anvil holds its state (ADR 0015).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChainState {
+    /// anvil's own in-memory state. anvil then rebuilds the state root of every block from
+    /// every storage slot it ever wrote, zeroed slots included, so each block costs more than
+    /// the one before: about 2 more per request served on the devnet (a commitment and a
+    /// pending-request entry).
+    #[default]
+    Full,
+    /// anvil forks a second, idle anvil started for it (`--fork-url`). A forked anvil does
+    /// not compute state roots, so a block costs the same however many requests came before
+    /// it. Execution, gas, receipts and logs are the same; the blocks' `stateRoot` is not
+    /// meaningful. For load runs, where the chain's growing cost would otherwise be measured.
+    ForkedFromIdleBase,
 }
 
 /// The hardfork the devnet chain runs: the `evm_version` the contracts are compiled for
@@ -52,12 +70,51 @@ impl Anvil {
     ///
     /// Without `--prune-history` anvil serialises older states to disk: CPU taken from the
     /// nodes under load, and gigabytes left behind by a killed anvil (ADR 0010).
+    ///
+    /// With [`ChainState::ForkedFromIdleBase`] an idle base anvil starts first (same
+    /// settings, its log beside `log` as `anvil-base.log`) and this one forks it.
     pub async fn start(
         binary: &Path,
         chain_id: u64,
         log: &Path,
         nice: u8,
         own_session: bool,
+        state: ChainState,
+    ) -> Result<Self> {
+        let base = match state {
+            ChainState::Full => None,
+            ChainState::ForkedFromIdleBase => Some(Box::new(
+                Self::spawn(
+                    binary,
+                    chain_id,
+                    &log.with_file_name("anvil-base.log"),
+                    nice,
+                    own_session,
+                    None,
+                )
+                .await?,
+            )),
+        };
+        let mut anvil = Self::spawn(
+            binary,
+            chain_id,
+            log,
+            nice,
+            own_session,
+            base.as_ref().map(|b| b.url.as_str()),
+        )
+        .await?;
+        anvil.base = base;
+        Ok(anvil)
+    }
+
+    async fn spawn(
+        binary: &Path,
+        chain_id: u64,
+        log: &Path,
+        nice: u8,
+        own_session: bool,
+        fork_url: Option<&str>,
     ) -> Result<Self> {
         let port = free_port()?;
         // Left by devnets before ADR 0010 (`--keep` keeps the root, and so this directory).
@@ -88,6 +145,12 @@ impl Anvil {
                 "--prune-history",
                 STATE_HISTORY,
             ])
+            .args(
+                fork_url
+                    .map(|url| ["--fork-url", url])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().map_err(|e| {
                 Error::Io {
@@ -104,7 +167,11 @@ impl Anvil {
             source: e,
         })?;
         let url = format!("http://127.0.0.1:{port}");
-        let mut anvil = Self { child, url };
+        let mut anvil = Self {
+            child,
+            base: None,
+            url,
+        };
         anvil.wait_ready().await?;
         Ok(anvil)
     }
@@ -127,9 +194,18 @@ impl Anvil {
         Err(Error::Setup("anvil did not answer within 10 s".into()))
     }
 
-    /// Stops anvil.
+    /// The OS process ids of this anvil and of the base it forks, while running.
+    pub fn pids(&self) -> Vec<u32> {
+        let base = self.base.as_ref().map(|b| b.pids()).unwrap_or_default();
+        self.child.id().into_iter().chain(base).collect()
+    }
+
+    /// Stops anvil (and the base it forks).
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+        if let Some(base) = self.base.take() {
+            Box::pin(base.stop()).await;
+        }
     }
 }
 
@@ -328,9 +404,36 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// CPU time a process has used so far (user + system), in seconds (Linux `/proc`), if
+/// readable.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    // `/proc` counts in USER_HZ, which Linux fixes at 100 for user space.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    cpu_ticks(&stat).map(|t| t as f64 / TICKS_PER_SECOND)
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line. The command name (field 2) may hold spaces and
+/// parentheses, so fields are counted from its last `)`: utime and stime are fields 14 and 15.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Command, HARDFORK, own_service};
+    use super::{Command, HARDFORK, cpu_ticks, own_service};
+
+    #[test]
+    fn cpu_ticks_counts_fields_after_the_command_name() {
+        let stat = "4242 (anvil (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 731 269 0 0 20 0 9";
+        assert_eq!(cpu_ticks(stat), Some(1000));
+        assert_eq!(cpu_ticks("4242 (anvil) S 1 2"), None);
+        assert_eq!(cpu_ticks("no name here"), None);
+    }
 
     /// `(state, session id)` of a process, from `/proc/<pid>/stat`.
     fn state_and_session(pid: u32) -> Option<(char, u32)> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use orakel_devnet::demo::{DemoOptions, summary_lines};
+use orakel_devnet::process::ChainState;
 use orakel_devnet::{Devnet, DevnetConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -95,6 +96,12 @@ pub struct BenchArgs {
     /// for a core the chain holds.
     #[arg(long)]
     one_session: bool,
+    /// Run anvil on its own full state, as a plain anvil does, instead of forking an idle base
+    /// anvil. A plain anvil rebuilds each block's state root from every storage slot it ever
+    /// wrote, so every request served makes the blocks after it dearer (ADR 0015). A reference
+    /// for how much the chain's growing cost adds.
+    #[arg(long)]
+    full_state_root: bool,
 }
 
 /// `orakel bench-sla`
@@ -363,6 +370,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     cfg.poll_interval = Duration::from_millis(50);
     cfg.chain_nice = args.chain_nice;
     cfg.own_sessions = !args.one_session;
+    cfg.chain_state = if args.full_state_root {
+        ChainState::Full
+    } else {
+        ChainState::ForkedFromIdleBase
+    };
     let devnet = Devnet::start(cfg, |line| eprintln!("{line}")).await?;
     let report = orakel_devnet::bench::run(
         &devnet,

@@ -72,6 +72,53 @@ async fn request_is_fulfilled_with_the_sources_median_and_recorded() {
     net.devnet.shutdown().await;
 }
 
+/// The bench's chain (ADR 0015): anvil forks a second, idle anvil. Requests are served the same
+/// way, and both anvils stop with the devnet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_is_fulfilled_on_a_chain_forked_from_an_idle_base() {
+    use alloy::providers::Provider as _;
+    let net = harness::start_forked(1).await;
+    let pids = net.chain_pids();
+    assert_eq!(pids.len(), 2, "the mining anvil and its base: {pids:?}");
+    let info: serde_json::Value = net
+        .provider
+        .raw_request("anvil_nodeInfo".into(), ())
+        .await
+        .unwrap();
+    assert!(
+        info["forkConfig"]["forkUrl"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+        "anvil does not fork the base: {info}"
+    );
+    let from = net.block_number().await.unwrap();
+    let asked = SystemTime::now();
+    let req = net
+        .request_price(0, "ETH-USD", TIMES, PAYMENT)
+        .await
+        .unwrap();
+    let f = harness::fulfilled(&net, req.request_id, from).await;
+    let expected = harness::expected_answers(&net, "ETH-USD", asked);
+    assert!(
+        expected.contains(&f.value),
+        "answer {} not among the sources' medians {expected:?}",
+        f.value
+    );
+    assert!(net.block_number().await.unwrap() > from);
+    net.devnet.shutdown().await;
+    for pid in pids {
+        let gone = (0..50).any(|_| {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| !stat.contains(") Z "));
+            if alive {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            !alive
+        });
+        assert!(gone, "anvil {pid} still runs after the devnet stopped");
+    }
+}
+
 /// The demo's job: five sources over `http` and a sixth through the sample adapter's bridge,
 /// registered with the schemas the adapter publishes. The answer is the median of all six.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

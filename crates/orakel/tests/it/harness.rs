@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use alloy::primitives::{B256, U256};
+use orakel_devnet::process::ChainState;
 use orakel_devnet::{Devnet, DevnetConfig};
 
 pub const PAYMENT: U256 = U256::from_limbs([100_000_000_000_000_000, 0, 0, 0]);
@@ -35,16 +36,26 @@ impl std::ops::DerefMut for TestNet {
 /// A devnet with `nodes` nodes; `url_jobs` gives each the classic single-URL job instead of
 /// the median job. Sources never fail unless a test asks a fault route.
 pub async fn start(nodes: usize, url_jobs: bool) -> TestNet {
-    start_with(nodes, url_jobs, false).await
+    start_with(nodes, url_jobs, false, ChainState::Full).await
+}
+
+/// As [`start`] (median jobs) on an anvil that forks an idle base anvil, as the bench runs.
+pub async fn start_forked(nodes: usize) -> TestNet {
+    start_with(nodes, false, false, ChainState::ForkedFromIdleBase).await
 }
 
 /// As [`start`] with median jobs that also ask one more source through the sample adapter,
 /// registered on every node as a bridge with its schemas (what `make demo` runs).
 pub async fn start_with_adapter(nodes: usize) -> TestNet {
-    start_with(nodes, false, true).await
+    start_with(nodes, false, true, ChainState::Full).await
 }
 
-async fn start_with(nodes: usize, url_jobs: bool, adapter: bool) -> TestNet {
+async fn start_with(
+    nodes: usize,
+    url_jobs: bool,
+    adapter: bool,
+    chain_state: ChainState,
+) -> TestNet {
     assert!(
         orakel_contracts::anvil::locate().is_some(),
         "anvil not found: run `make setup` (or set ORAKEL_ANVIL)"
@@ -60,6 +71,7 @@ async fn start_with(nodes: usize, url_jobs: bool, adapter: bool) -> TestNet {
     cfg.adapter_source = adapter;
     cfg.sim.sources_per_pair = cfg.sources_per_job + usize::from(adapter);
     cfg.poll_interval = Duration::from_millis(100);
+    cfg.chain_state = chain_state;
     let devnet = Devnet::start(cfg, |_| {}).await.expect("devnet starts");
     TestNet { devnet, _dir: dir }
 }
