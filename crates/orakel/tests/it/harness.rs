@@ -86,6 +86,28 @@ pub fn expected_answers(net: &Devnet, pair: &str, since: SystemTime) -> Vec<U256
         .collect()
 }
 
+/// Asks node `node`'s consumer for the ETH-USD price and waits for the fulfilment, whose
+/// answer must be one of the sources' medians while it was asked.
+pub async fn price_answered_with_the_median(
+    net: &Devnet,
+    node: usize,
+) -> orakel_devnet::Fulfilment {
+    let from = net.block_number().await.expect("block number");
+    let asked = SystemTime::now();
+    let req = net
+        .request_price(node, "ETH-USD", TIMES, PAYMENT)
+        .await
+        .expect("request sent");
+    let f = fulfilled(net, req.request_id, from).await;
+    let expected = expected_answers(net, "ETH-USD", asked);
+    assert!(
+        expected.contains(&f.value),
+        "answer {} not among the sources' medians {expected:?}",
+        f.value
+    );
+    f
+}
+
 pub async fn fulfilled(net: &Devnet, request_id: B256, from: u64) -> orakel_devnet::Fulfilment {
     net.wait_for_fulfilment(request_id, from, Duration::from_secs(30))
         .await
